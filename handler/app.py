@@ -1,0 +1,73 @@
+"""Lambda entry point ``handler.app.lambda_handler``: unwrap the event, call the pipeline.
+
+Kept thin on purpose. Configuration is loaded once per cold start. A real failure (access denied,
+throttling, an unreadable message) is raised: for SQS it becomes a ``batchItemFailures`` entry so
+only that message is retried and, after the queue's receive limit, dead-lettered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from .config import Config
+from .events import ObjectRef, is_sqs_batch, object_refs
+from .pipeline import Pipeline, Result
+
+logger = Logger(service="loglake")
+metrics = Metrics(namespace="loglake", service="loglake")
+_processor = BatchProcessor(event_type=EventType.SQS)
+_pipeline: Pipeline | None = None
+
+
+def get_pipeline() -> Pipeline:
+    """The container's pipeline, built from the environment on first use."""
+    global _pipeline
+    if _pipeline is None:
+        _pipeline = Pipeline(Config.from_env())
+    return _pipeline
+
+
+def process_ref(ref: ObjectRef) -> Result:
+    """Process one referenced object; log one line and emit metrics about it."""
+    result = get_pipeline().process_s3(ref.bucket, ref.key)
+    summary = result.as_dict()
+    summary["files"] = len(result.files)
+    if result.status == "missing":
+        logger.warning("object no longer exists; skipped", extra=summary)
+        return result
+    logger.info(f"{result.status} {result.source_uri}", extra=summary)
+    if result.status == "processed":
+        metrics.add_metric("ObjectsProcessed", MetricUnit.Count, 1)
+        metrics.add_metric("ValidRecords", MetricUnit.Count, result.valid)
+        metrics.add_metric("InvalidRecords", MetricUnit.Count, result.invalid)
+        metrics.add_metric("BytesRead", MetricUnit.Bytes, result.bytes_read)
+        metrics.add_metric("ProcessingSeconds", MetricUnit.Seconds, result.seconds)
+    return result
+
+
+def _sqs_record(record: SQSRecord) -> None:
+    for ref in object_refs(json.loads(record.body)):
+        process_ref(ref)
+
+
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Process every object the event names; for SQS answer with ``batchItemFailures``."""
+    if context is not None and hasattr(context, "aws_request_id"):
+        logger.append_keys(request_id=context.aws_request_id)
+    if is_sqs_batch(event):
+        return process_partial_response(
+            event=event, record_handler=_sqs_record, processor=_processor, context=context
+        )
+    results = [process_ref(ref) for ref in object_refs(event)]
+    return {"objects": [r.as_dict() | {"files": len(r.files)} for r in results]}

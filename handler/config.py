@@ -1,0 +1,128 @@
+"""One configuration object; every setting can come from the environment.
+
+Loaded once per cold start (``Config.from_env()``), so a bad value fails the first invocation
+with a clear message instead of half-processing objects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+
+from .ddl import DEFAULT_DDL_DIR, TableDef, load_tables
+from .exceptions import ConfigError
+from .rules import FieldRule, parse_rules
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the handler writes and how strictly it validates.
+
+    ============================  ======================  ===========================================
+    environment variable          default                 meaning
+    ============================  ======================  ===========================================
+    ``PROCESSED_BUCKET``          ``loglake-processed``   bucket for processed/, errors/, _manifests/
+    ``GLUE_DATABASE``             ``log_analytics_db``    Glue database of both tables
+    ``PROCESSED_TABLE``           ``processed_logs``      table for valid rows
+    ``ERRORS_TABLE``              ``errors_logs``         table for invalid lines
+    ``MAX_LINE_BYTES``            ``262144``              longer lines are ``line_too_long``
+    ``CHUNK_BYTES``               ``33554432`` (32 MiB)   input bytes per batch and per output file
+    ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
+    ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
+    ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
+    ``VALIDATION_RULES_FILE``     (none)                  the same, read from a file
+    ``GLUE_DDL_DIR``              ``glue_ddl/``           folder of the table definitions
+    ============================  ======================  ===========================================
+    """
+
+    processed_bucket: str = "loglake-processed"
+    glue_database: str = "log_analytics_db"
+    processed_table: str = "processed_logs"
+    errors_table: str = "errors_logs"
+    max_line_bytes: int = 262_144
+    chunk_bytes: int = 32 * MiB
+    min_timestamp: datetime = datetime(2000, 1, 1)
+    max_future: timedelta = timedelta(days=1)
+    rules: tuple[FieldRule, ...] = ()
+    ddl_dir: Path = DEFAULT_DDL_DIR
+    processed_prefix: str = "processed/"
+    errors_prefix: str = "errors/"
+    manifest_prefix: str = "_manifests/"
+    read_bytes: int = field(default=1 * MiB, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Build the configuration from environment variables (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        rules_text = env.get("VALIDATION_RULES", "")
+        origin = "VALIDATION_RULES"
+        if env.get("VALIDATION_RULES_FILE"):
+            origin = env["VALIDATION_RULES_FILE"]
+            try:
+                rules_text = Path(origin).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(
+                    f"VALIDATION_RULES_FILE {origin!r} cannot be read: {exc}"
+                ) from exc
+        config = cls(
+            processed_bucket=env.get("PROCESSED_BUCKET", cls.processed_bucket),
+            glue_database=env.get("GLUE_DATABASE", cls.glue_database),
+            processed_table=env.get("PROCESSED_TABLE", cls.processed_table),
+            errors_table=env.get("ERRORS_TABLE", cls.errors_table),
+            max_line_bytes=_positive_int(env, "MAX_LINE_BYTES", cls.max_line_bytes),
+            chunk_bytes=_positive_int(env, "CHUNK_BYTES", cls.chunk_bytes),
+            min_timestamp=_date(env, "MIN_TIMESTAMP", cls.min_timestamp),
+            max_future=timedelta(
+                seconds=_positive_int(
+                    env, "MAX_FUTURE_SECONDS", int(cls.max_future.total_seconds())
+                )
+            ),
+            rules=parse_rules(rules_text, origin),
+            ddl_dir=Path(env["GLUE_DDL_DIR"]) if env.get("GLUE_DDL_DIR") else DEFAULT_DDL_DIR,
+        )
+        config.tables  # noqa: B018 - read the table definitions now, so a bad one fails at start
+        return config
+
+    @cached_property
+    def tables(self) -> dict[str, TableDef]:
+        """The two table definitions, keyed ``processed`` and ``errors``, with the bucket filled in."""
+        defs = load_tables(self.ddl_dir)
+        missing = {"processed_logs", "errors_logs"} - set(defs)
+        if missing:
+            raise ConfigError(
+                f"{self.ddl_dir} lacks {', '.join(sorted(f'{m}.sql' for m in missing))}"
+            )
+        return {
+            "processed": defs["processed_logs"].render(self.processed_bucket),
+            "errors": defs["errors_logs"].render(self.processed_bucket),
+        }
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _date(env: Mapping[str, str], name: str, default: datetime) -> datetime:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an ISO date like 2000-01-01, got {raw!r}") from None
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

@@ -1,0 +1,171 @@
+"""Read the table definitions in ``glue_ddl/``: the single source of every table's columns.
+
+The handler needs the declared columns and types at run time (to fill and type-check extra columns
+and to write Parquet that matches the table exactly), and ``loglake catalog apply`` and the
+CloudFormation generator need the whole definition. Athena's DDL is small and regular, so a tiny
+parser here keeps the Lambda free of an SQL parser dependency.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .exceptions import DdlError
+
+DEFAULT_DDL_DIR = Path(__file__).resolve().parent.parent / "glue_ddl"
+
+_CREATE = re.compile(
+    r"CREATE\s+EXTERNAL\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:`?\w+`?\.)?`?(\w+)`?\s*\(",
+    re.IGNORECASE,
+)
+_PARTITIONED = re.compile(r"PARTITIONED\s+BY\s*\(", re.IGNORECASE)
+_LOCATION = re.compile(r"LOCATION\s+'([^']*)'", re.IGNORECASE)
+_TBLPROPERTIES = re.compile(r"TBLPROPERTIES\s*\(", re.IGNORECASE)
+_COLUMN = re.compile(r"^`?(\w+)`?\s+(.+?)(?:\s+COMMENT\s+'((?:[^']|'')*)')?$", re.IGNORECASE | re.S)
+_PROPERTY = re.compile(r"'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'")
+_SIMPLE_TYPES = {
+    "string", "bigint", "int", "integer", "smallint", "tinyint", "double", "float",
+    "boolean", "timestamp", "date", "binary",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column: its name, its Athena type (lower case, no spaces) and its comment."""
+
+    name: str
+    type: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """One ``CREATE EXTERNAL TABLE`` statement, as loglake uses it."""
+
+    name: str
+    columns: tuple[Column, ...]
+    partition_keys: tuple[Column, ...]
+    location: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def types(self) -> dict[str, str]:
+        """Column name -> Athena type, for the data columns (not the partition keys)."""
+        return {c.name: c.type for c in self.columns}
+
+    def render(self, bucket: str) -> TableDef:
+        """The definition with ``${PROCESSED_BUCKET}`` replaced (``${dt}`` is Athena's, kept)."""
+        return TableDef(
+            name=self.name,
+            columns=self.columns,
+            partition_keys=self.partition_keys,
+            location=self.location.replace("${PROCESSED_BUCKET}", bucket),
+            properties={
+                k: v.replace("${PROCESSED_BUCKET}", bucket) for k, v in self.properties.items()
+            },
+        )
+
+
+def load_tables(ddl_dir: Path | None = None) -> dict[str, TableDef]:
+    """Parse every ``*.sql`` file in ``ddl_dir``; the key is the file's stem (its role)."""
+    ddl_dir = ddl_dir or DEFAULT_DDL_DIR
+    files = sorted(ddl_dir.glob("*.sql"))
+    if not files:
+        raise DdlError(f"no table definitions (*.sql) in {ddl_dir}; set GLUE_DDL_DIR to the folder")
+    return {f.stem: parse_ddl(f.read_text(encoding="utf-8"), origin=str(f)) for f in files}
+
+
+def parse_ddl(text: str, origin: str = "<ddl>") -> TableDef:
+    """Parse one Athena ``CREATE EXTERNAL TABLE`` statement."""
+    sql = _strip_comments(text)
+    create = _CREATE.search(sql)
+    if not create:
+        raise DdlError(f"{origin}: expected 'CREATE EXTERNAL TABLE name (' ...")
+    body, end = _parenthesised(sql, create.end() - 1, origin)
+    columns = tuple(_column(c, origin) for c in _split_top_level(body))
+    partition_keys: tuple[Column, ...] = ()
+    rest = sql[end:]
+    part = _PARTITIONED.search(rest)
+    if part:
+        pbody, _ = _parenthesised(rest, part.end() - 1, origin)
+        partition_keys = tuple(_column(c, origin) for c in _split_top_level(pbody))
+    location = _LOCATION.search(rest)
+    if not location:
+        raise DdlError(f"{origin}: missing LOCATION 's3://...'")
+    properties: dict[str, str] = {}
+    props = _TBLPROPERTIES.search(rest)
+    if props:
+        pbody, _ = _parenthesised(rest, props.end() - 1, origin)
+        properties = {
+            k.replace("''", "'"): v.replace("''", "'") for k, v in _PROPERTY.findall(pbody)
+        }
+    names = [c.name for c in columns + partition_keys]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DdlError(f"{origin}: column declared twice: {', '.join(duplicates)}")
+    return TableDef(create.group(1).lower(), columns, partition_keys, location.group(1), properties)
+
+
+def _strip_comments(text: str) -> str:
+    """Drop ``-- ...`` comments, keeping ``--`` inside quoted strings."""
+    out, quoted, i = [], False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and text.startswith("--", i):
+            i = text.find("\n", i)
+            if i < 0:
+                break
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _parenthesised(sql: str, open_at: int, origin: str) -> tuple[str, int]:
+    depth, quoted = 0, False
+    for i in range(open_at, len(sql)):
+        ch = sql[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth == 0:
+                return sql[open_at + 1 : i], i + 1
+    raise DdlError(f"{origin}: unbalanced parentheses")
+
+
+def _split_top_level(body: str) -> list[str]:
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(body):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch in "(<":
+            depth += 1
+        elif not quoted and ch in ")>":
+            depth -= 1
+        elif not quoted and ch == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _column(text: str, origin: str) -> Column:
+    match = _COLUMN.match(text.strip())
+    if not match:
+        raise DdlError(f"{origin}: cannot read column definition {text!r}")
+    name, type_, comment = (
+        match.group(1),
+        re.sub(r"\s+", "", match.group(2)).lower(),
+        match.group(3),
+    )
+    base = type_.split("(", 1)[0].split("<", 1)[0]
+    if base not in _SIMPLE_TYPES | {"array", "map", "struct", "decimal", "varchar", "char"}:
+        raise DdlError(f"{origin}: column {name!r} has unknown type {type_!r}")
+    return Column(name.lower(), type_, (comment or "").replace("''", "'"))

@@ -1,0 +1,203 @@
+"""Turn a byte stream into numbered lines, in bounded memory.
+
+The object is read ``read_bytes`` at a time, gunzipped on the fly when it starts with the gzip
+magic bytes (whatever its name), and cut into lines. Lines are handed out in batches of about
+``chunk_bytes`` input bytes, so memory depends on the chunk size and never on the object size. A
+line longer than ``max_line_bytes`` is not buffered: its first 64 KiB are kept for the error row
+and the rest is skipped.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+GZIP_MAGIC = b"\x1f\x8b"
+BOM = b"\xef\xbb\xbf"
+RAW_LINE_CAP = 64 * 1024
+
+
+@dataclass
+class LongLine:
+    """A line over the limit: its first bytes (for the error row) and its full length."""
+
+    head: bytes
+    length: int
+
+
+@dataclass
+class Unreadable:
+    """The rest of the object could not be decompressed; it becomes one ``invalid_gzip`` error."""
+
+    detail: str
+
+
+Line = bytes | LongLine | Unreadable
+
+
+@dataclass
+class Batch:
+    """Consecutive lines of the object; ``first`` is the 1-based number of ``lines[0]``."""
+
+    first: int
+    lines: list[Line]
+    input_bytes: int
+
+
+def read_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    """Read a file-like object ``size`` bytes at a time."""
+    while block := stream.read(size):
+        yield block
+
+
+def decompressed(blocks: Iterable[bytes], limit: int) -> Iterator[bytes | Unreadable]:
+    """Yield the object's bytes, gunzipped if it starts with the gzip magic bytes.
+
+    Concatenated gzip members (as written by many log shippers) are all read. ``limit`` bounds
+    each output piece, so a small, highly compressed object cannot blow up memory. A corrupt or
+    truncated gzip stream ends with an ``Unreadable`` marker instead of an exception: retrying
+    cannot fix it, and the lines before the damage are still good.
+    """
+    blocks = iter(blocks)
+    first = b""
+    for block in blocks:
+        first += block
+        if len(first) >= 2:
+            break
+    if not first.startswith(GZIP_MAGIC):
+        if first:
+            yield first
+        yield from blocks
+        return
+    yield from _gunzip(_chain(first, blocks), limit)
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def _gunzip(blocks: Iterator[bytes], limit: int) -> Iterator[bytes | Unreadable]:
+    inflater = zlib.decompressobj(31)
+    member_open = True
+    for block in blocks:
+        data = block
+        while data:
+            if not member_open:
+                if not data.strip(b"\0"):  # zero padding after the last member
+                    break
+                inflater, member_open = zlib.decompressobj(31), True
+            try:
+                out = inflater.decompress(data, limit)
+            except zlib.error as exc:
+                yield Unreadable(f"gzip data is corrupt: {exc}")
+                return
+            if out:
+                yield out
+            if inflater.eof:
+                data, member_open = inflater.unused_data, False
+            else:
+                data = inflater.unconsumed_tail
+    if member_open:
+        try:
+            tail = inflater.flush()
+        except zlib.error as exc:  # pragma: no cover - flush after decompress rarely fails
+            yield Unreadable(f"gzip data is corrupt: {exc}")
+            return
+        if tail:
+            yield tail
+        if not inflater.eof:
+            yield Unreadable("gzip stream is truncated: the object ends in the middle of a member")
+
+
+def batches(
+    pieces: Iterable[bytes | Unreadable], max_line_bytes: int, chunk_bytes: int
+) -> Iterator[Batch]:
+    """Cut the byte pieces into lines and group them into batches of about ``chunk_bytes``.
+
+    A line is everything up to ``\\n`` (a final line without one counts too). A UTF-8 byte order
+    mark at the start of the object is dropped; ``\\r`` is left for the validator to strip.
+    """
+    splitter = _Splitter(max_line_bytes)
+    number, pending, size = 1, [], 0
+    for piece in _without_bom(pieces):
+        if isinstance(piece, Unreadable):
+            lines: list[Line] = [*splitter.finish(), piece]
+        else:
+            lines = splitter.feed(piece)
+            size += len(piece)
+        pending.extend(lines)
+        if size >= chunk_bytes or isinstance(piece, Unreadable):
+            yield Batch(number, pending, size)
+            number, pending, size = number + len(pending), [], 0
+        if isinstance(piece, Unreadable):
+            return
+    pending.extend(splitter.finish())
+    if pending or size:
+        yield Batch(number, pending, size)
+
+
+def _without_bom(pieces: Iterable[bytes | Unreadable]) -> Iterator[bytes | Unreadable]:
+    head = b""
+    pieces = iter(pieces)
+    for piece in pieces:
+        if isinstance(piece, Unreadable):
+            break
+        head += piece
+        if len(head) >= len(BOM) or not BOM.startswith(head):
+            break
+    else:
+        piece = None
+    if head:
+        yield head.removeprefix(BOM)
+    if isinstance(piece, Unreadable):
+        yield piece
+    yield from pieces
+
+
+class _Splitter:
+    """Incremental line splitter that never holds more than ``max_line_bytes`` of one line."""
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self.max = max_line_bytes
+        self.partial = b""
+        self.long: LongLine | None = None
+
+    def feed(self, piece: bytes) -> list[Line]:
+        out: list[Line] = []
+        if self.long is not None:
+            cut = piece.find(b"\n")
+            if cut < 0:
+                self._grow(piece)
+                return out
+            self._grow(piece[:cut])
+            out.append(self.long)
+            self.long, piece = None, piece[cut + 1 :]
+        parts: list[bytes] = (
+            (self.partial + piece).split(b"\n") if self.partial else piece.split(b"\n")
+        )
+        self.partial = parts.pop()
+        if parts and max(map(len, parts)) > self.max:
+            out.extend(self._mark_long(parts))
+        else:
+            out.extend(parts)
+        if len(self.partial) > self.max:
+            self.long = LongLine(self.partial[:RAW_LINE_CAP], len(self.partial))
+            self.partial = b""
+        return out
+
+    def finish(self) -> list[Line]:
+        if self.long is not None:
+            line, self.long = self.long, None
+            return [line]
+        line, self.partial = self.partial, b""
+        return [line] if line else []
+
+    def _grow(self, piece: bytes) -> None:
+        assert self.long is not None
+        self.long.length += len(piece)
+
+    def _mark_long(self, parts: list[bytes]) -> list[Line]:
+        return [p if len(p) <= self.max else LongLine(p[:RAW_LINE_CAP], len(p)) for p in parts]

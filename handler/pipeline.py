@@ -1,0 +1,306 @@
+"""Process one raw object: stream, validate, write both tables, record the manifest.
+
+Exactly-once effect without locks: output names are derived from (object, version, batch,
+partition), so two deliveries of the same version write the same files; a manifest per object
+says which files belong to it, so files of an interrupted attempt or of an older version are
+deleted after the new ones are in place. Counts always balance: lines read = valid + invalid +
+blank, recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from .config import Config
+from .exceptions import ObjectChangedError
+from .manifest import COMPLETE, IN_PROGRESS, manifest_key, read_manifest, write_manifest
+from .parse import RAW_LINE_CAP, Batch, LongLine, Unreadable, batches, decompressed, read_blocks
+from .sink import Sink
+from .source import SourceObject, s3_object, split_s3_uri
+from .validate import STANDARD_COLUMNS, Invalid, Validator
+
+SAMPLE_ERRORS = 10
+
+
+@dataclass
+class Result:
+    """What happened to one object; also the body of its manifest and of its log line."""
+
+    source_uri: str
+    version: str
+    status: str  # processed | duplicate | missing | dry_run
+    lines_read: int = 0
+    valid: int = 0
+    invalid: int = 0
+    blank: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    files: list[str] = field(default_factory=list)
+    error_counts: dict[str, int] = field(default_factory=dict)
+    sample_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class _Tally:
+    lines: int = 0
+    valid: int = 0
+    invalid: int = 0
+    blank: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Pipeline:
+    """Everything that lives for a whole container: config, AWS session, validator, sinks."""
+
+    def __init__(self, config: Config, session: boto3.Session | None = None) -> None:
+        self.config = config
+        self.session = session or boto3.Session()
+        self.s3 = self.session.client("s3")
+        processed = config.tables["processed"]
+        extras = {c.name: c.type for c in processed.columns if c.name not in STANDARD_COLUMNS}
+        self.validator = Validator(extras, config.rules, config.min_timestamp, config.max_future)
+        self.extra_names = tuple(extras)
+        db = config.glue_database
+        self.processed = Sink(processed, db, config.processed_table, self.session)
+        self.errors = Sink(config.tables["errors"], db, config.errors_table, self.session)
+
+    def process_s3(self, bucket: str, key: str) -> Result:
+        """Process the current version of ``s3://bucket/key`` (skip it if it is gone)."""
+        source = s3_object(self.s3, bucket, key)
+        if source is None:
+            return Result(f"s3://{bucket}/{key}", "", "missing")
+        return self.process(source)
+
+    def process(self, source: SourceObject, dry_run: bool = False) -> Result:
+        """Process one object; with ``dry_run`` validate and count only, writing nothing."""
+        started = time.monotonic()
+        bucket = self.config.processed_bucket
+        mkey = manifest_key(self.config.manifest_prefix, source.uri)
+        previous = None if dry_run else read_manifest(self.s3, bucket, mkey)
+        if (
+            previous
+            and previous.get("status") == COMPLETE
+            and previous.get("version") == source.version
+        ):
+            return _from_manifest(previous, "duplicate")
+        stale = set(previous.get("files", []) + previous.get("stale", [])) if previous else set()
+        run = _Run(self, source, mkey, stale, dry_run)
+        tally = run.consume()
+        result = Result(
+            source_uri=source.uri,
+            version=source.version,
+            status="dry_run" if dry_run else "processed",
+            lines_read=tally.lines,
+            valid=tally.valid,
+            invalid=tally.invalid,
+            blank=tally.blank,
+            bytes_read=source.size,
+            files=sorted(run.written),
+            error_counts=dict(sorted(tally.codes.items())),
+            sample_errors=tally.samples,
+        )
+        assert result.lines_read == result.valid + result.invalid + result.blank
+        if not dry_run:
+            run.finish(result)
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+
+
+class _Run:
+    """One attempt at one object."""
+
+    def __init__(self, pipe: Pipeline, source: SourceObject, mkey: str, stale: set[str], dry: bool):
+        self.pipe, self.source, self.mkey, self.stale, self.dry = pipe, source, mkey, stale, dry
+        self.written: list[str] = []
+        self.ingested_at = datetime.now(UTC).replace(tzinfo=None)
+        self.stem = hashlib.sha256(f"{source.uri}\n{source.version}".encode()).hexdigest()[:24]
+        self.upload_dt = source.last_modified.date().isoformat()
+        self.dts: dict[str, set[str]] = {"processed": set(), "errors": set()}
+
+    def consume(self) -> _Tally:
+        cfg = self.pipe.config
+        tally = _Tally()
+        with self.source.open() as stream:
+            pieces = decompressed(read_blocks(stream, cfg.read_bytes), cfg.read_bytes)
+            for number, batch in enumerate(batches(pieces, cfg.max_line_bytes, cfg.chunk_bytes)):
+                self._batch(number, batch, tally)
+        return tally
+
+    def _batch(self, number: int, batch: Batch, tally: _Tally) -> None:
+        validator = self.pipe.validator
+        validator.refresh_clock()
+        check = validator.check
+        groups: dict[Any, _Rows] = {}
+        errors = _Errors()
+        blank = 0
+        line_no = batch.first - 1
+        for line in batch.lines:
+            line_no += 1
+            if type(line) is bytes:
+                if not line or line.isspace():
+                    blank += 1
+                    continue
+                row = check(line)
+                if type(row) is Invalid:
+                    errors.add(line, row, line_no)
+                    continue
+                day = row[0].date()
+                rows = groups.get(day)
+                if rows is None:
+                    rows = groups[day] = _Rows(len(self.pipe.extra_names))
+                rows.add(row, line_no)
+            elif isinstance(line, LongLine):
+                detail = f"line is {line.length} bytes, over MAX_LINE_BYTES={self.pipe.config.max_line_bytes}"
+                errors.add(line.head, Invalid("line_too_long", detail), line_no)
+            else:
+                assert isinstance(line, Unreadable)
+                errors.add(b"", Invalid("invalid_gzip", line.detail), line_no)
+        valid = sum(len(r.lines) for r in groups.values())
+        tally.lines += len(batch.lines)
+        tally.blank += blank
+        tally.valid += valid
+        tally.invalid += len(errors.lines)
+        tally.codes.update(errors.codes)
+        room = SAMPLE_ERRORS - len(tally.samples)
+        if room > 0:
+            tally.samples.extend(errors.samples(room))
+        if not self.dry:
+            self._write(number, groups, errors)
+
+    def _write(self, number: int, groups: dict[Any, _Rows], errors: _Errors) -> None:
+        pipe, name = self.pipe, f"{self.stem}-{number:05d}"
+        outputs: list[tuple[Sink, str, str, dict[str, list[Any]]]] = []
+        for day, rows in sorted(groups.items()):
+            dt = day.isoformat()
+            columns = rows.columns(pipe.extra_names, self.source.uri, self.ingested_at)
+            outputs.append((pipe.processed, "processed", dt, columns))
+        if errors.lines:
+            columns = errors.columns(self.source.uri, self.ingested_at)
+            outputs.append((pipe.errors, "errors", self.upload_dt, columns))
+        if not outputs:
+            return
+        planned = [sink.path(dt, name) for sink, _, dt, _ in outputs]
+        self._save_manifest(IN_PROGRESS, files=self.written + planned)
+        for (sink, table, dt, columns), path in zip(outputs, planned, strict=True):
+            sink.write(path, columns)
+            self.dts[table].add(dt)
+            self.written.append(path)
+
+    def finish(self, result: Result) -> None:
+        pipe = self.pipe
+        pipe.processed.register(self.dts["processed"])
+        pipe.errors.register(self.dts["errors"])
+        if self.source.uri.startswith("s3://"):
+            now = s3_object(pipe.s3, *split_s3_uri(self.source.uri))
+            if now is None or now.version != self.source.version:
+                raise ObjectChangedError(
+                    f"{self.source.uri} changed while it was processed; retrying reads the new bytes"
+                )
+        doc = result.as_dict()
+        for key in ("sample_errors", "status", "source_uri", "version"):
+            doc.pop(key)
+        self._save_manifest(COMPLETE, **doc)
+        pipe.processed.delete(sorted(self.stale - set(self.written)))
+
+    def _save_manifest(self, status: str, **fields: Any) -> None:
+        doc = {
+            "source_uri": self.source.uri,
+            "version": self.source.version,
+            "last_modified": self.source.last_modified.isoformat() + "Z",
+            "ingested_at": self.ingested_at.isoformat() + "Z",
+            "stale": sorted(self.stale - set(self.written)) if status == IN_PROGRESS else [],
+            **fields,
+            "status": status,
+        }
+        cfg = self.pipe.config
+        write_manifest(self.pipe.s3, cfg.processed_bucket, self.mkey, doc)
+
+
+class _Rows:
+    """Column buffers of the valid rows of one partition in one batch."""
+
+    def __init__(self, n_extras: int) -> None:
+        self.event_time: list[datetime] = []
+        self.level: list[str] = []
+        self.message: list[str] = []
+        self.attributes: list[list[tuple[str, str]]] = []
+        self.extras: list[tuple[Any, ...]] = []
+        self.lines: list[int] = []
+
+    def add(self, row: tuple[Any, ...], line_no: int) -> None:
+        self.event_time.append(row[0])
+        self.level.append(row[1])
+        self.message.append(row[2])
+        self.attributes.append(row[3])
+        self.extras.append(row[4])
+        self.lines.append(line_no)
+
+    def columns(
+        self, extra_names: tuple[str, ...], uri: str, ingested_at: datetime
+    ) -> dict[str, list[Any]]:
+        n = len(self.lines)
+        cols: dict[str, list[Any]] = {
+            "event_time": self.event_time,
+            "level": self.level,
+            "message": self.message,
+            "attributes": self.attributes,
+            "source_uri": [uri] * n,
+            "source_line": self.lines,
+            "ingested_at": [ingested_at] * n,
+        }
+        for i, name in enumerate(extra_names):
+            cols[name] = [extras[i] for extras in self.extras]
+        return cols
+
+
+class _Errors:
+    """Column buffers of the invalid lines of one batch."""
+
+    def __init__(self) -> None:
+        self.raw: list[str] = []
+        self.codes: Counter[str] = Counter()
+        self.code: list[str] = []
+        self.detail: list[str] = []
+        self.lines: list[int] = []
+
+    def add(self, raw: bytes, why: Invalid, line_no: int) -> None:
+        self.raw.append(raw[:RAW_LINE_CAP].removesuffix(b"\r").decode("utf-8", "replace"))
+        self.code.append(why.code)
+        self.detail.append(why.detail)
+        self.codes[why.code] += 1
+        self.lines.append(line_no)
+
+    def samples(self, limit: int) -> list[dict[str, Any]]:
+        return [
+            {"line": n, "code": c, "detail": d}
+            for n, c, d in zip(self.lines[:limit], self.code, self.detail, strict=False)
+        ]
+
+    def columns(self, uri: str, ingested_at: datetime) -> dict[str, list[Any]]:
+        n = len(self.lines)
+        return {
+            "raw_line": self.raw,
+            "error_code": self.code,
+            "error_detail": self.detail,
+            "source_uri": [uri] * n,
+            "source_line": self.lines,
+            "ingested_at": [ingested_at] * n,
+        }
+
+
+def _from_manifest(doc: dict[str, Any], status: str) -> Result:
+    known = Result.__dataclass_fields__
+    values = {k: v for k, v in doc.items() if k in known and k not in {"status", "sample_errors"}}
+    return Result(status=status, **values)

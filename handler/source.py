@@ -1,0 +1,90 @@
+"""The object being processed: where it is, which version, when it was uploaded, and its bytes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
+
+MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"}
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One raw object, pinned to the version that will be read.
+
+    ``version`` is the S3 version id when the bucket is versioned, otherwise the ETag: two
+    deliveries of the same bytes agree on it, a re-upload under the same key does not.
+    """
+
+    uri: str
+    version: str
+    last_modified: datetime  # naive UTC
+    size: int
+    opener: Callable[[], BinaryIO]
+
+    def open(self) -> BinaryIO:
+        """A fresh stream over exactly this version's bytes."""
+        return self.opener()
+
+
+def s3_object(s3: Any, bucket: str, key: str) -> SourceObject | None:
+    """Look up the current version of ``s3://bucket/key``; ``None`` when it no longer exists.
+
+    Access-denied, throttling and other errors are raised: the platform should retry them.
+    """
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
+            return None
+        raise
+    version_id = head.get("VersionId")
+    etag = head["ETag"].strip('"')
+    pin = (
+        {"VersionId": version_id}
+        if version_id and version_id != "null"
+        else {"IfMatch": head["ETag"]}
+    )
+
+    def opener() -> BinaryIO:
+        return s3.get_object(Bucket=bucket, Key=key, **pin)["Body"]
+
+    return SourceObject(
+        uri=f"s3://{bucket}/{key}",
+        version=pin.get("VersionId") or etag,
+        last_modified=_utc(head["LastModified"]),
+        size=int(head["ContentLength"]),
+        opener=opener,
+    )
+
+
+def local_file(path: str | os.PathLike[str]) -> SourceObject:
+    """A local file, treated as if it had just been uploaded (``file://`` URI)."""
+    resolved = Path(path).expanduser().resolve()
+    stat = resolved.stat()
+    return SourceObject(
+        uri=resolved.as_uri(),
+        version=f"{stat.st_size}-{stat.st_mtime_ns}",
+        last_modified=datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None),
+        size=stat.st_size,
+        opener=lambda: resolved.open("rb"),
+    )
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an S3 URI: {uri!r} (expected s3://bucket/key)")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

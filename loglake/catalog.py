@@ -1,0 +1,122 @@
+"""Create the Glue database and tables from ``glue_ddl/`` (what ``loglake catalog apply`` does).
+
+Idempotent: an existing table with the declared columns is left alone (its properties are brought
+up to date); one whose columns differ is reported and not touched, so data is never silently
+re-typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from handler.config import Config
+from handler.ddl import TableDef
+from handler.exceptions import SchemaMismatchError
+
+PARQUET_STORAGE = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "Parameters": {"serialization.format": "1"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What ``apply`` did to one object: ``created``, ``updated`` or ``unchanged``."""
+
+    kind: str
+    name: str
+    action: str
+
+
+def table_input(table: TableDef, catalog_name: str) -> dict[str, Any]:
+    """The Glue ``TableInput`` for a table definition."""
+    return {
+        "Name": catalog_name,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"EXTERNAL": "TRUE", **table.properties},
+        "PartitionKeys": [_glue_column(c) for c in table.partition_keys],
+        "StorageDescriptor": {
+            "Columns": [_glue_column(c) for c in table.columns],
+            "Location": table.location,
+            "Compressed": False,
+            **PARQUET_STORAGE,
+        },
+    }
+
+
+def apply(config: Config, session: boto3.Session | None = None) -> list[Change]:
+    """Create or check the database and both tables; raise on a column mismatch, changing nothing."""
+    glue = (session or boto3.Session()).client("glue")
+    changes = [_ensure_database(glue, config.glue_database)]
+    wanted = {
+        config.processed_table: config.tables["processed"],
+        config.errors_table: config.tables["errors"],
+    }
+    existing = {name: _get_table(glue, config.glue_database, name) for name in wanted}
+    for name, table in wanted.items():
+        current = existing[name]
+        if current is not None:
+            _check_columns(config.glue_database, name, table, current)
+    for name, table in wanted.items():
+        changes.append(_ensure_table(glue, config.glue_database, name, table, existing[name]))
+    return changes
+
+
+def _ensure_database(glue: Any, database: str) -> Change:
+    try:
+        glue.get_database(Name=database)
+        return Change("database", database, "unchanged")
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_database(DatabaseInput={"Name": database, "Description": "loglake log tables"})
+        return Change("database", database, "created")
+
+
+def _get_table(glue: Any, database: str, name: str) -> dict[str, Any] | None:
+    try:
+        table: dict[str, Any] = glue.get_table(DatabaseName=database, Name=name)["Table"]
+        return table
+    except glue.exceptions.EntityNotFoundException:
+        return None
+
+
+def _check_columns(database: str, name: str, table: TableDef, current: dict[str, Any]) -> None:
+    have = [(c["Name"], c["Type"].replace(" ", "").lower()) for c in current["StorageDescriptor"]["Columns"]]
+    have += [(c["Name"], c["Type"].lower()) for c in current.get("PartitionKeys", [])]
+    want = [(c.name, c.type) for c in table.columns + table.partition_keys]
+    if have != want:
+        diff = sorted(set(have) ^ set(want)) or "column order"
+        raise SchemaMismatchError(
+            f"table {database}.{name} exists with other columns than glue_ddl declares "
+            f"(differences: {diff}); nothing was changed. Drop or rename the table, or align the DDL."
+        )
+
+
+def _ensure_table(
+    glue: Any, database: str, name: str, table: TableDef, current: dict[str, Any] | None
+) -> Change:
+    wanted = table_input(table, name)
+    if current is None:
+        glue.create_table(DatabaseName=database, TableInput=wanted)
+        return Change("table", f"{database}.{name}", "created")
+    same = (
+        current.get("Parameters", {}) == wanted["Parameters"]
+        and current["StorageDescriptor"].get("Location") == table.location
+    )
+    if same:
+        return Change("table", f"{database}.{name}", "unchanged")
+    glue.update_table(DatabaseName=database, TableInput=wanted)
+    return Change("table", f"{database}.{name}", "updated")
+
+
+def _glue_column(column: Any) -> dict[str, str]:
+    out = {"Name": column.name, "Type": column.type}
+    if column.comment:
+        out["Comment"] = column.comment
+    return out
