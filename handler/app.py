@@ -66,8 +66,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if context is not None and hasattr(context, "aws_request_id"):
         logger.append_keys(request_id=context.aws_request_id)
     if is_sqs_batch(event):
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=_sqs_record, processor=_processor, context=context
         )
+        return dict(response)
     results = [process_ref(ref) for ref in object_refs(event)]
     return {"objects": [r.as_dict() | {"files": len(r.files)} for r in results]}

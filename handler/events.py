@@ -93,6 +93,5 @@ def _from_eventbridge(message: Mapping[str, Any]) -> list[ObjectRef]:
     if EventBridgeEvent(dict(message)).detail_type != "Object Created":
         return []
     detail = S3EventBridgeNotificationEvent(dict(message)).detail
-    return [
-        ObjectRef(detail.bucket.name, detail.get_object.key, detail.get_object.get("version-id"))
-    ]
+    obj = detail.object
+    return [ObjectRef(detail.bucket.name, obj.key, obj.get("version-id"))]

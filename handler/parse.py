@@ -190,14 +190,17 @@ class _Splitter:
 
     def finish(self) -> list[Line]:
         if self.long is not None:
-            line, self.long = self.long, None
-            return [line]
+            long, self.long = self.long, None
+            return [long]
         line, self.partial = self.partial, b""
         return [line] if line else []
 
     def _grow(self, piece: bytes) -> None:
         assert self.long is not None
         self.long.length += len(piece)
+        room = RAW_LINE_CAP - len(self.long.head)
+        if room > 0:
+            self.long.head += piece[:room]
 
     def _mark_long(self, parts: list[bytes]) -> list[Line]:
         return [p if len(p) <= self.max else LongLine(p[:RAW_LINE_CAP], len(p)) for p in parts]

@@ -153,7 +153,7 @@ class _Run:
                     blank += 1
                     continue
                 row = check(line)
-                if type(row) is Invalid:
+                if isinstance(row, Invalid):
                     errors.add(line, row, line_no)
                     continue
                 day = row[0].date()

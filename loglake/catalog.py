@@ -87,7 +87,10 @@ def _get_table(glue: Any, database: str, name: str) -> dict[str, Any] | None:
 
 
 def _check_columns(database: str, name: str, table: TableDef, current: dict[str, Any]) -> None:
-    have = [(c["Name"], c["Type"].replace(" ", "").lower()) for c in current["StorageDescriptor"]["Columns"]]
+    have = [
+        (c["Name"], c["Type"].replace(" ", "").lower())
+        for c in current["StorageDescriptor"]["Columns"]
+    ]
     have += [(c["Name"], c["Type"].lower()) for c in current.get("PartitionKeys", [])]
     want = [(c.name, c.type) for c in table.columns + table.partition_keys]
     if have != want:

@@ -1,0 +1,127 @@
+"""Line splitting, decompression and batching: exact counts, bounded memory."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handler.parse import LongLine, Unreadable, batches, decompressed, read_blocks
+
+
+def lines_of(data: bytes, read: int = 7, chunk: int = 64, max_line: int = 1000) -> list:
+    pieces = decompressed(read_blocks(io.BytesIO(data), read), read)
+    out = []
+    expected_first = 1
+    for batch in batches(pieces, max_line, chunk):
+        assert batch.first == expected_first
+        expected_first += len(batch.lines)
+        out.extend(batch.lines)
+    return out
+
+
+def test_lf_crlf_blank_and_final_line_without_newline() -> None:
+    assert lines_of(b"a\r\nb\n\n  \nc") == [b"a\r", b"b", b"", b"  ", b"c"]
+
+
+def test_trailing_newline_adds_no_line() -> None:
+    assert lines_of(b"a\nb\n") == [b"a", b"b"]
+    assert lines_of(b"") == []
+    assert lines_of(b"\n") == [b""]
+
+
+def test_bom_dropped_only_at_start_even_when_split_across_reads() -> None:
+    data = b"\xef\xbb\xbf" + b'{"a":1}\n\xef\xbb\xbfx\n'
+    assert lines_of(data, read=1) == [b'{"a":1}', b"\xef\xbb\xbfx"]
+    assert lines_of(data, read=2) == [b'{"a":1}', b"\xef\xbb\xbfx"]
+
+
+def test_gzip_detected_by_magic_bytes_and_multi_member() -> None:
+    data = gzip.compress(b"one\ntwo\n") + gzip.compress(b"three\n")
+    assert lines_of(data, read=5) == [b"one", b"two", b"three"]
+
+
+def test_plain_file_named_gz_is_not_decompressed() -> None:
+    assert lines_of(b"plain\n") == [b"plain"]
+
+
+def test_corrupt_gzip_keeps_good_lines_and_marks_the_rest() -> None:
+    good = gzip.compress(b"one\ntwo\n" * 100)
+    corrupt = good[:40] + b"\x00garbage" * 10
+    out = lines_of(corrupt, read=16)
+    assert isinstance(out[-1], Unreadable)
+    assert all(line in (b"one", b"two") for line in out[:-1])
+
+
+def test_truncated_gzip_is_reported() -> None:
+    data = gzip.compress(b"one\ntwo\n" * 1000)[:-30]
+    out = lines_of(data, read=64, chunk=1 << 20)
+    assert isinstance(out[-1], Unreadable)
+    assert "truncated" in out[-1].detail
+
+
+def test_gzip_bomb_is_decompressed_in_bounded_pieces() -> None:
+    data = gzip.compress(b"x" * 50_000_000 + b"\n")
+    sizes = [len(p) for p in decompressed(read_blocks(io.BytesIO(data), 1 << 16), 1 << 20)]
+    assert max(sizes) <= 1 << 20
+    assert sum(sizes) == 50_000_001
+
+
+def test_long_line_is_not_buffered_and_keeps_its_head() -> None:
+    data = b"short\n" + b"y" * 5000 + b"\nafter\n" + b"z" * 3000
+    out = lines_of(data, read=100, max_line=1000)
+    assert out[0] == b"short"
+    assert isinstance(out[1], LongLine) and out[1].length == 5000 and out[1].head == b"y" * 5000
+    assert out[2] == b"after"
+    assert isinstance(out[3], LongLine) and out[3].length == 3000
+
+
+def test_long_line_inside_one_read() -> None:
+    out = lines_of(b"a" * 2000 + b"\nb\n", read=10_000, max_line=1000)
+    assert isinstance(out[0], LongLine) and out[0].length == 2000
+    assert out[1] == b"b"
+
+
+def test_line_at_exactly_the_limit_is_kept() -> None:
+    assert lines_of(b"a" * 1000 + b"\n", read=3, max_line=1000) == [b"a" * 1000]
+
+
+def test_batches_are_bounded_by_chunk_size() -> None:
+    data = b"".join(b"line %d\n" % i for i in range(10_000))
+    pieces = decompressed(read_blocks(io.BytesIO(data), 1000), 1000)
+    sizes = [b.input_bytes for b in batches(pieces, 1000, 4096)]
+    assert max(sizes) < 4096 + 1000
+    assert sum(sizes) == len(data)
+
+
+def expected_lines(data: bytes) -> int:
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000), st.integers(1, 64), st.integers(1, 200), st.integers(1, 50))
+def test_any_bytes_never_crash_and_conserve_lines(
+    data: bytes, read: int, chunk: int, max_line: int
+) -> None:
+    out = lines_of(data, read=read, chunk=chunk, max_line=max_line)
+    if data.startswith(b"\x1f\x8b"):  # taken for gzip: good lines, then one Unreadable marker
+        assert all(not isinstance(x, Unreadable) for x in out[:-1])
+        return
+    assert len(out) == expected_lines(data.removeprefix(b"\xef\xbb\xbf"))
+    for x in out:
+        assert isinstance(x, LongLine) or len(x) <= max_line
+        assert not isinstance(x, LongLine) or x.length > max_line
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b), max_size=40))
+def test_gzipped_lines_round_trip(lines: list[bytes]) -> None:
+    data = b"".join(line + b"\n" for line in lines)
+    if data.startswith(b"\xef\xbb\xbf"):
+        return
+    assert lines_of(zlib.compress(b"") and gzip.compress(data), read=3) == lines

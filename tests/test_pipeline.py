@@ -1,0 +1,290 @@
+"""Objects into tables against moto: exact counts, exactly-once effect, nothing lost."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import threading
+from datetime import datetime
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+
+from handler.source import s3_object
+
+from .conftest import PROCESSED, RAW, SAMPLE, Lake, good, ndjson
+
+
+def test_tutorial_sample_gives_three_rows_and_one_error(lake: Lake) -> None:
+    lake.put("sample_log.log", SAMPLE.read_bytes())
+    result = lake.pipeline().process_s3(RAW, "sample_log.log")
+    assert (result.lines_read, result.valid, result.invalid, result.blank) == (4, 3, 1, 0)
+    rows = lake.rows("processed")
+    assert rows["message"].tolist() == [
+        "User login successful",
+        "Failed to connect to database",
+        "Application health check",
+    ]
+    assert rows["level"].tolist() == ["INFO", "ERROR", "DEBUG"]
+    assert rows["source_line"].tolist() == [1, 2, 4]
+    assert rows["event_time"].tolist() == [datetime(2025, 7, 21, 10, 0, s) for s in (0, 5, 15)]
+    assert dict(rows["attributes"][0]) == {"user_id": "abc123"}
+    assert dict(rows["attributes"][1]) == {"error_code": "500"}
+    assert rows["dt"].astype(str).tolist() == ["2025-07-21"] * 3
+    errors = lake.rows("errors")
+    assert errors["error_code"].tolist() == ["missing_field:level"]
+    assert errors["source_line"].tolist() == [3]
+    assert (
+        errors["raw_line"][0]
+        == '{"timestamp": "2025-07-21T10:00:10Z", "raw_message": "Invalid format log"}'
+    )
+    assert errors["source_uri"][0] == "s3://loglake-raw/sample_log.log"
+    assert lake.partitions("processed_logs") == ["2025-07-21"]
+    manifest = lake.manifest("sample_log.log")
+    assert manifest["status"] == "complete"
+    assert (manifest["lines_read"], manifest["valid"], manifest["invalid"], manifest["blank"]) == (
+        4,
+        3,
+        1,
+        0,
+    )
+    assert manifest["error_counts"] == {"missing_field:level": 1}
+
+
+def test_counts_balance_with_blank_crlf_bom_gzip(lake: Lake) -> None:
+    body = "\ufeff" + ndjson(
+        good(1), "", good(2), "   ", "{oops", good(3, level="warning")
+    ).replace("\n", "\r\n")
+    lake.put("mixed.log.gz", body, gz=True)
+    lake.put("mixed-no-suffix", body, gz=True)  # gzip found by magic bytes, not by name
+    for key in ("mixed.log.gz", "mixed-no-suffix"):
+        r = lake.pipeline().process_s3(RAW, key)
+        assert (r.lines_read, r.valid, r.invalid, r.blank) == (6, 3, 1, 2), key
+    rows = lake.rows()
+    assert len(rows) == 6
+    assert sorted(rows["level"]) == ["INFO"] * 4 + ["WARN"] * 2
+
+
+def test_rows_partitioned_by_event_day_and_errors_by_upload_day(lake: Lake) -> None:
+    lake.put(
+        "days.log",
+        ndjson(good(1, "2025-07-20"), good(2, "2025-07-21"), good(3, "2025-07-21"), "bad"),
+    )
+    lake.pipeline().process_s3(RAW, "days.log")
+    rows = lake.rows()
+    assert rows.groupby(rows["dt"].astype(str)).size().to_dict() == {
+        "2025-07-20": 1,
+        "2025-07-21": 2,
+    }
+    uploaded = lake.s3.head_object(Bucket=RAW, Key="days.log")["LastModified"].date().isoformat()
+    assert lake.rows("errors")["dt"].astype(str).tolist() == [uploaded]
+    assert lake.partitions("processed_logs") == ["2025-07-20", "2025-07-21"]
+    assert lake.partitions("errors_logs") == [uploaded]
+
+
+def test_timestamps_are_int64_microseconds_and_exact(lake: Lake) -> None:
+    lake.put("ts.log", ndjson(good(1, timestamp="2025-07-21T10:00:00.123456Z")))
+    lake.pipeline().process_s3(RAW, "ts.log")
+    key = lake.files("processed/")[0]
+    data = lake.s3.get_object(Bucket=PROCESSED, Key=key)["Body"].read()
+    schema = pq.ParquetFile(io.BytesIO(data)).schema
+    for name in ("event_time", "ingested_at"):
+        column = schema.column(schema.names.index(name))
+        assert column.physical_type == "INT64"
+        assert (
+            column.logical_type.to_json()
+            == '{"Type": "Timestamp", "isAdjustedToUTC": false, "timeUnit": "microseconds", "is_from_converted_type": false, "force_set_converted_type": false}'
+        )
+    assert lake.rows()["event_time"][0] == datetime(2025, 7, 21, 10, 0, 0, 123456)
+
+
+def test_second_delivery_is_a_duplicate_and_adds_nothing(lake: Lake) -> None:
+    lake.put("twice.log", ndjson(*(good(i) for i in range(50)), "bad"))
+    first = lake.pipeline().process_s3(RAW, "twice.log")
+    files = lake.files("processed/") + lake.files("errors/")
+    second = lake.pipeline().process_s3(RAW, "twice.log")
+    assert (first.status, second.status) == ("processed", "duplicate")
+    assert (second.valid, second.invalid) == (50, 1)
+    assert lake.files("processed/") + lake.files("errors/") == files
+    assert len(lake.rows()) == 50 and len(lake.rows("errors")) == 1
+
+
+def test_concurrent_deliveries_write_each_row_once(served_lake: Lake) -> None:
+    """Three workers receive the same object at once (moto's server: real concurrent HTTP)."""
+    lake = served_lake
+    lake.put(
+        "both.log", ndjson(*(good(i, f"2025-07-{20 + i % 3}") for i in range(300)), "bad", "worse")
+    )
+    pipes = [lake.pipeline(boto3.Session(), chunk_bytes=2048) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def run(pipe: object) -> None:
+        try:
+            pipe.process_s3(RAW, "both.log")  # type: ignore[attr-defined]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in pipes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = lake.rows()
+    assert len(rows) == 300
+    assert rows["source_line"].tolist() == list(range(1, 301))
+    assert len(lake.rows("errors")) == 2
+
+
+class Crash(Exception):
+    """Stands in for a Lambda timeout or out-of-memory in the middle of an object."""
+
+
+class CrashingStream:
+    """The object's bytes, cut off with an exception after ``limit`` bytes."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        self.data, self.limit, self.pos = data, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.pos >= self.limit:
+            raise Crash("connection lost mid-object")
+        chunk = self.data[self.pos : self.pos + min(size, self.limit - self.pos)]
+        self.pos += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> CrashingStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def crash_after(lake: Lake, key: str, limit: int, **config: object) -> None:
+    pipe = lake.pipeline(**config)
+    real = s3_object(lake.s3, RAW, key)
+    assert real is not None
+    data = real.open().read()
+    crashing = dataclasses.replace(real, opener=lambda: CrashingStream(data, limit))
+    with pytest.raises(Crash):
+        pipe.process(crashing)
+
+
+def test_crash_then_immediate_retry_leaves_exactly_one_copy(lake: Lake) -> None:
+    body = ndjson(*(good(i, f"2025-07-{20 + i % 2}") for i in range(400)), "bad")
+    lake.put("crash.log", body)
+    crash_after(lake, "crash.log", len(body) // 2, chunk_bytes=1024, read_bytes=512)
+    assert lake.manifest("crash.log")["status"] == "in_progress"
+    partial = len(lake.rows())
+    assert 0 < partial < 400
+    retry = lake.pipeline(chunk_bytes=1024, read_bytes=512).process_s3(RAW, "crash.log")
+    assert retry.status == "processed"
+    rows = lake.rows()
+    assert len(rows) == 400
+    assert rows["source_line"].tolist() == list(range(1, 401))
+    assert len(lake.rows("errors")) == 1
+
+
+def test_retry_with_other_chunking_removes_the_crashed_attempts_files(lake: Lake) -> None:
+    body = ndjson(*(good(i) for i in range(400)))
+    lake.put("rechunk.log", body)
+    crash_after(lake, "rechunk.log", len(body) // 2, chunk_bytes=1024, read_bytes=512)
+    lake.pipeline(chunk_bytes=1 << 20).process_s3(RAW, "rechunk.log")
+    assert len(lake.rows()) == 400
+    assert len(lake.files("processed/")) == 1
+
+
+def test_reupload_replaces_the_keys_rows(lake: Lake) -> None:
+    lake.put("same-key.log", ndjson(*(good(i, "2025-07-20") for i in range(10)), "bad"))
+    lake.pipeline().process_s3(RAW, "same-key.log")
+    lake.put("same-key.log", ndjson(*(good(i, "2025-07-22") for i in range(4))))
+    result = lake.pipeline().process_s3(RAW, "same-key.log")
+    assert result.status == "processed"
+    rows = lake.rows()
+    assert len(rows) == 4
+    assert set(rows["dt"].astype(str)) == {"2025-07-22"}
+    assert len(lake.rows("errors")) == 0
+    assert lake.manifest("same-key.log")["valid"] == 4
+
+
+def test_reupload_in_a_versioned_bucket(lake: Lake) -> None:
+    lake.s3.put_bucket_versioning(Bucket=RAW, VersioningConfiguration={"Status": "Enabled"})
+    lake.put("v.log", ndjson(good(1), good(2)))
+    lake.pipeline().process_s3(RAW, "v.log")
+    lake.put("v.log", ndjson(good(3)))
+    lake.pipeline().process_s3(RAW, "v.log")
+    assert lake.rows()["message"].tolist() == ["event 3"]
+    assert (
+        lake.manifest("v.log")["version"]
+        == lake.s3.head_object(Bucket=RAW, Key="v.log")["VersionId"]
+    )
+
+
+def test_missing_object_is_skipped(lake: Lake) -> None:
+    result = lake.pipeline().process_s3(RAW, "deleted-before-processing.log")
+    assert result.status == "missing"
+    assert lake.files("") == []
+
+
+def test_long_lines_and_invalid_utf8_land_in_errors(lake: Lake) -> None:
+    long_line = '{"message": "' + "x" * 5000 + '"}'
+    lake.put("odd.log", ndjson(good(1), long_line).encode() + b'{"level": "\xff"}\n')
+    result = lake.pipeline(max_line_bytes=1000).process_s3(RAW, "odd.log")
+    assert (result.valid, result.invalid) == (1, 2)
+    errors = lake.rows("errors")
+    assert errors["error_code"].tolist() == ["line_too_long", "invalid_utf8"]
+    assert len(errors["raw_line"][0]) == len(long_line)
+    assert errors["raw_line"][1] == '{"level": "\ufffd"}'
+
+
+def test_raw_line_capped_at_64_kib(lake: Lake) -> None:
+    lake.put("huge.log", "z" * 300_000 + "\n")
+    result = lake.pipeline().process_s3(RAW, "huge.log")
+    assert result.error_counts == {"line_too_long": 1}
+    assert len(lake.rows("errors")["raw_line"][0]) == 64 * 1024
+
+
+def test_dry_run_writes_nothing(lake: Lake) -> None:
+    lake.put("dry.log", SAMPLE.read_bytes())
+    found = s3_object(lake.s3, RAW, "dry.log")
+    assert found is not None
+    result = lake.pipeline().process(found, dry_run=True)
+    assert (result.status, result.valid, result.invalid) == ("dry_run", 3, 1)
+    assert result.sample_errors == [
+        {"line": 3, "code": "missing_field:level", "detail": "required field 'level' is missing"}
+    ]
+    assert lake.files("") == []
+
+
+def test_extra_ddl_column_is_filled_from_json(lake: Lake, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from handler.config import Config
+    from loglake.catalog import apply
+
+    ddl = Path(str(tmp_path)) / "ddl"
+    ddl.mkdir()
+    src = Path(__file__).parent.parent / "glue_ddl"
+    (ddl / "errors_logs.sql").write_text((src / "errors_logs.sql").read_text())
+    (ddl / "processed_logs.sql").write_text(
+        (src / "processed_logs.sql")
+        .read_text()
+        .replace("  source_uri  string", "  latency_ms bigint,\n  source_uri  string")
+    )
+    config = Config.from_env(
+        {"GLUE_DDL_DIR": str(ddl), "PROCESSED_TABLE": "with_latency", "ERRORS_TABLE": "errors2"}
+    )
+    apply(config, lake.session)
+    lake.config = config
+    lake.put("lat.log", ndjson(good(1, latency_ms=12), good(2), good(3, latency_ms="slow")))
+    result = lake.pipeline().process_s3(RAW, "lat.log")
+    assert (result.valid, result.invalid, result.error_counts) == (2, 1, {"bad_type:latency_ms": 1})
+    rows = lake.rows()
+    assert rows["latency_ms"].tolist()[0] == 12 and rows["latency_ms"].isna().tolist() == [
+        False,
+        True,
+    ]

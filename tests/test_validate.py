@@ -1,0 +1,231 @@
+"""Every error code, the timestamp formats, levels and typed extra columns."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handler.rules import parse_rules
+from handler.validate import Invalid, Validator, parse_timestamp
+
+V = Validator({})
+
+
+def line(**fields: object) -> bytes:
+    base: dict[str, object] = {"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": "m"}
+    base.update(fields)
+    return json.dumps({k: v for k, v in base.items() if v is not ...}).encode()
+
+
+def code(result: object) -> str:
+    assert isinstance(result, Invalid), result
+    return result.code
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"{not json", "invalid_json"),
+        (b'{"a": NaN}', "invalid_json"),
+        (b"[1, 2]", "not_an_object"),
+        (b'"text"', "not_an_object"),
+        (b"42", "not_an_object"),
+        (b'{"timestamp": "\xff\xfe"}', "invalid_utf8"),
+        (line(timestamp=...), "missing_field:timestamp"),
+        (line(level=...), "missing_field:level"),
+        (line(message=...), "missing_field:message"),
+        (line(level=None), "missing_field:level"),
+        (line(timestamp="yesterday"), "bad_timestamp"),
+        (line(timestamp="2025-07-21"), "bad_timestamp"),
+        (line(timestamp="2025-13-01T00:00:00Z"), "bad_timestamp"),
+        (line(timestamp=True), "bad_timestamp"),
+        (line(timestamp=float("inf")), "invalid_json"),
+        (line(timestamp="1999-12-31T23:59:59Z"), "timestamp_out_of_range"),
+        (line(timestamp="2999-01-01T00:00:00Z"), "timestamp_out_of_range"),
+        (line(level="NOTICE"), "bad_level"),
+        (line(level=3), "bad_level"),
+        (line(message=42), "bad_type:message"),
+        (line(message={"a": 1}), "bad_type:message"),
+    ],
+)
+def test_error_codes(raw: bytes, expected: str) -> None:
+    result = V.check(raw)
+    assert code(result) == expected
+    assert isinstance(result, Invalid) and result.detail
+
+
+def test_the_tutorial_sample_line_three_is_missing_level() -> None:
+    raw = b'{"timestamp": "2025-07-21T10:00:10Z", "raw_message": "Invalid format log"}'
+    assert V.check(raw) == Invalid("missing_field:level", "required field 'level' is missing")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-07-21T10:00:00Z", datetime(2025, 7, 21, 10)),
+        ("2025-07-21T10:00:00.123456Z", datetime(2025, 7, 21, 10, 0, 0, 123456)),
+        ("2025-07-21T10:00:00.123Z", datetime(2025, 7, 21, 10, 0, 0, 123000)),
+        ("2025-07-21T12:30:00+02:30", datetime(2025, 7, 21, 10)),
+        ("2025-07-21T05:00:00-05:00", datetime(2025, 7, 21, 10)),
+        ("2025-07-21T10:00:00", datetime(2025, 7, 21, 10)),
+        ("2025-07-21 10:00:00", datetime(2025, 7, 21, 10)),
+        (1753092000, datetime(2025, 7, 21, 10)),
+        (1753092000.5, datetime(2025, 7, 21, 10, 0, 0, 500000)),
+        (1753092000123, datetime(2025, 7, 21, 10, 0, 0, 123000)),
+    ],
+)
+def test_timestamps_normalised_to_utc(value: object, expected: datetime) -> None:
+    assert parse_timestamp(value) == expected
+
+
+def test_timestamp_just_inside_future_window_is_valid() -> None:
+    soon = (datetime.now(UTC) + timedelta(hours=23)).isoformat()
+    assert not isinstance(V.check(line(timestamp=soon)), Invalid)
+
+
+def test_range_is_configurable() -> None:
+    v = Validator({}, min_timestamp=datetime(1990, 1, 1), max_future=timedelta(days=3650))
+    assert not isinstance(v.check(line(timestamp="1995-01-01T00:00:00Z")), Invalid)
+    assert not isinstance(v.check(line(timestamp="2030-01-01T00:00:00Z")), Invalid)
+
+
+@pytest.mark.parametrize(
+    ("given_level", "stored"),
+    [
+        ("info", "INFO"),
+        ("Warning", "WARN"),
+        ("WARN", "WARN"),
+        ("fatal", "FATAL"),
+        ("trace", "TRACE"),
+    ],
+)
+def test_levels_upper_cased_warning_is_warn(given_level: str, stored: str) -> None:
+    row = V.check(line(level=given_level))
+    assert not isinstance(row, Invalid) and row[1] == stored
+
+
+def test_attributes_hold_every_other_field_non_strings_json_encoded() -> None:
+    row = V.check(line(user_id="abc", code=500, ok=True, tags=["a"], ctx={"k": 1.5}, none=None))
+    assert not isinstance(row, Invalid)
+    assert dict(row[3]) == {
+        "user_id": "abc",
+        "code": "500",
+        "ok": "true",
+        "tags": '["a"]',
+        "ctx": '{"k":1.5}',
+        "none": "null",
+    }
+
+
+EXTRAS = {
+    "user_id": "string",
+    "latency_ms": "bigint",
+    "small": "int",
+    "ratio": "double",
+    "ok": "boolean",
+    "seen": "timestamp",
+}
+
+
+def test_extra_columns_filled_and_typed_and_not_repeated_in_attributes() -> None:
+    v = Validator(EXTRAS)
+    row = v.check(
+        line(
+            user_id="u1", latency_ms=12, ratio=1, ok=False, seen="2025-07-21T10:00:00+01:00", x="y"
+        )
+    )
+    assert not isinstance(row, Invalid)
+    assert row[4] == ("u1", 12, None, 1.0, False, datetime(2025, 7, 21, 9))
+    assert dict(row[3]) == {"x": "y"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("user_id", 5),
+        ("latency_ms", "12"),
+        ("latency_ms", 1.5),
+        ("latency_ms", True),
+        ("latency_ms", 2**63),
+        ("small", 2**31),
+        ("ratio", "1.0"),
+        ("ok", 1),
+        ("seen", "soon"),
+    ],
+)
+def test_extra_column_type_errors(field: str, value: object) -> None:
+    assert code(Validator(EXTRAS).check(line(**{field: value}))) == f"bad_type:{field}"
+
+
+def test_integral_float_accepted_for_bigint() -> None:
+    row = Validator(EXTRAS).check(line(latency_ms=500.0))
+    assert not isinstance(row, Invalid) and row[4][1] == 500
+
+
+RULES = parse_rules(
+    json.dumps(
+        {
+            "user_id": {"regex": "^[a-z0-9]+$", "max_length": 6},
+            "latency_ms": {"min": 0, "max": 1000},
+            "level": {"allowed": ["INFO", "WARN", "ERROR"]},
+            "region": {"required": True},
+        }
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"user_id": "ABC", "region": "eu"}, "rule_regex:user_id"),
+        ({"user_id": "abcdefgh", "region": "eu"}, "rule_max_length:user_id"),
+        ({"latency_ms": -1, "region": "eu"}, "rule_range:latency_ms"),
+        ({"latency_ms": "fast", "region": "eu"}, "rule_range:latency_ms"),
+        ({"level": "debug", "region": "eu"}, "rule_allowed:level"),
+        ({}, "missing_field:region"),
+    ],
+)
+def test_custom_rules(fields: dict[str, object], expected: str) -> None:
+    assert code(Validator({}, RULES).check(line(**fields))) == expected
+
+
+def test_custom_rules_pass() -> None:
+    row = Validator({}, RULES).check(
+        line(user_id="abc1", latency_ms=999, level="warning", region="eu")
+    )
+    assert not isinstance(row, Invalid)
+
+
+@pytest.mark.parametrize(
+    "document",
+    ['{"f": {"regex": "("}}', '{"f": {"colour": "red"}}', "[1]", "{bad", '{"f": {"min": "x"}}'],
+)
+def test_bad_rules_fail_clearly(document: str) -> None:
+    from handler.exceptions import ConfigError
+
+    with pytest.raises(ConfigError):
+        parse_rules(document)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_give_a_row_or_a_reason(raw: bytes) -> None:
+    result = V.check(raw)
+    assert isinstance(result, (Invalid, tuple))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.recursive(st.none() | st.booleans() | st.integers() | st.text(), st.lists, max_leaves=4),
+        max_size=6,
+    )
+)
+def test_arbitrary_objects_give_a_row_or_a_reason(obj: dict[str, object]) -> None:
+    result = V.check(json.dumps(obj).encode())
+    assert isinstance(result, (Invalid, tuple))
