@@ -32,7 +32,7 @@ class Config:
     ``PROCESSED_TABLE``           ``processed_logs``      table for valid rows
     ``ERRORS_TABLE``              ``errors_logs``         table for invalid lines
     ``MAX_LINE_BYTES``            ``262144``              longer lines are ``line_too_long``
-    ``CHUNK_BYTES``               ``33554432`` (32 MiB)   input bytes per batch and per output file
+    ``CHUNK_BYTES``               ``8388608`` (8 MiB)     input bytes per batch and per output file
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
     ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
     ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
@@ -46,7 +46,7 @@ class Config:
     processed_table: str = "processed_logs"
     errors_table: str = "errors_logs"
     max_line_bytes: int = 262_144
-    chunk_bytes: int = 32 * MiB
+    chunk_bytes: int = 8 * MiB
     min_timestamp: datetime = datetime(2000, 1, 1)
     max_future: timedelta = timedelta(days=1)
     rules: tuple[FieldRule, ...] = ()

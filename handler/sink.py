@@ -8,8 +8,6 @@ The table's declared types are always passed in, so a write never infers or chan
 
 from __future__ import annotations
 
-from typing import Any
-
 import awswrangler as wr
 import boto3
 import pandas as pd
@@ -41,11 +39,10 @@ class Sink:
         """The S3 path of one output file: ``<location>dt=<dt>/<stem>.parquet``."""
         return f"{self.table.location.rstrip('/')}/dt={dt}/{stem}.parquet"
 
-    def write(self, path: str, columns: dict[str, list[Any]]) -> None:
+    def write(self, path: str, frame: pd.DataFrame) -> None:
         """Write one Parquet file with exactly the table's columns, in the declared order."""
-        frame = pd.DataFrame({name: columns[name] for name in self.dtype})
         wr.s3.to_parquet(
-            frame,
+            frame[list(self.dtype)],
             path=path,
             index=False,
             compression="snappy",

@@ -56,6 +56,11 @@ def parse_timestamp(value: Any) -> datetime | None:
         if len(value) < 11:  # a bare date is not a point in time
             return None
         try:
+            if value[-1] == "Z":  # the common case, without building a tz-aware datetime
+                parsed = datetime.fromisoformat(value[:-1])
+                if parsed.tzinfo is None:
+                    return parsed
+                return None  # "...+01:00Z" is not a timestamp
             parsed = datetime.fromisoformat(value)
         except ValueError:
             return None
@@ -96,12 +101,12 @@ class Validator:
         """Move "now" forward; called once per batch so long runs judge the future correctly."""
         self.latest = datetime.now(UTC).replace(tzinfo=None) + self.max_future
 
-    def check(self, line: bytes) -> Row | Invalid:
-        """Validate one non-blank line (without its ``\\n``)."""
+    def check(self, line: bytes) -> Row | Invalid | None:
+        """Validate one line (without its ``\\n``); ``None`` means blank. Hot path: keep it lean."""
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            return _undecodable(line, exc)
+            return None if not line or line.isspace() else _undecodable(line, exc)
         if type(obj) is not dict:
             return Invalid("not_an_object", f"expected a JSON object, got {_json_kind(obj)}")
         ts, level, message = obj.get("timestamp"), obj.get("level"), obj.get("message")
@@ -120,34 +125,45 @@ class Validator:
                 f"timestamp {_short(ts)} is {event_time.isoformat()}Z, outside "
                 f"{self.min_timestamp.isoformat()}Z .. now + {self.max_future}",
             )
-        norm_level = LEVELS.get(level.upper()) if type(level) is str else None
+        norm_level = LEVELS.get(level) or (
+            LEVELS.get(level.upper()) if type(level) is str else None
+        )
         if norm_level is None:
             return Invalid("bad_level", f"level {_short(level)} is not one of {', '.join(LEVELS)}")
         if type(message) is not str:
             return Invalid(
                 "bad_type:message", f"message must be a string, got {_json_kind(message)}"
             )
-        extras = []
+        extras: tuple[Any, ...] = ()
+        if self.extras:
+            converted = self._extras(obj)
+            if isinstance(converted, Invalid):
+                return converted
+            extras = converted
+        if self.rules:
+            failure = self._apply_rules(obj, norm_level, extras)
+            if failure is not None:
+                return failure
+        reserved = self.reserved
+        attributes = [
+            (k, v if type(v) is str else _text(v)) for k, v in obj.items() if k not in reserved
+        ]
+        return event_time, norm_level, message, attributes, extras
+
+    def _extras(self, obj: dict[str, Any]) -> tuple[Any, ...] | Invalid:
+        values = []
         for name, convert in self.extras:
             value = obj.get(name)
             if value is not None:
                 value = convert(value)
                 if type(value) is Invalid:
                     return value
-            extras.append(value)
-        reserved = self.reserved
-        attributes = [
-            (k, v if type(v) is str else orjson.dumps(v).decode())
-            for k, v in obj.items()
-            if k not in reserved
-        ]
-        if self.rules:
-            failure = self._apply_rules(obj, norm_level, extras)
-            if failure is not None:
-                return failure
-        return event_time, norm_level, message, attributes, tuple(extras)
+            values.append(value)
+        return tuple(values)
 
-    def _apply_rules(self, obj: dict[str, Any], level: str, extras: list[Any]) -> Invalid | None:
+    def _apply_rules(
+        self, obj: dict[str, Any], level: str, extras: tuple[Any, ...]
+    ) -> Invalid | None:
         cleaned = dict(obj, level=level)
         cleaned.update(zip((name for name, _ in self.extras), extras, strict=True))
         for rule in self.rules:
@@ -160,6 +176,11 @@ class Validator:
             if failure is not None:
                 return Invalid(*failure)
         return None
+
+
+def _text(value: Any) -> str:
+    """JSON text of a non-string attribute value (``str`` is the same and faster for ints)."""
+    return str(value) if type(value) is int else orjson.dumps(value).decode()
 
 
 def _undecodable(line: bytes, exc: Exception) -> Invalid:

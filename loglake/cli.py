@@ -147,3 +147,7 @@ class _Counting:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+if __name__ == "__main__":
+    main()

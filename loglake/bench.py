@@ -1,0 +1,241 @@
+"""``make bench``: loglake's throughput and memory next to two baselines, in one run.
+
+Contenders, each in its own process (peak RSS is that process's own):
+
+* ``loglake process FILE``: bytes -> validated Parquet in the Glue tables (moto's server plays S3
+  and Glue, in a separate process, so its memory is not counted);
+* the tutorial-style baseline: whole file in memory, ``json.loads`` per line, required-keys check,
+  JSON lines written to processed/ and errors/ files;
+* DuckDB: ``COPY (SELECT ... FROM read_json(...)) TO ... (FORMAT parquet, PARTITION_BY dt)``.
+
+Usage: ``python -m loglake.bench [--lines N] [--big-gb G]``. Numbers, not assertions: nothing
+here fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WORK = Path(".bench")
+LEVELS = ["INFO"] * 6 + ["DEBUG"] * 2 + ["WARN", "ERROR"]
+MESSAGES = [
+    "User login successful",
+    "Failed to connect to database",
+    "Application health check",
+    "Cache miss for key",
+    "Request completed",
+    "Payment authorised",
+]
+BAD = [
+    '{"timestamp": "2025-07-21T10:00:10Z", "raw_message": "Invalid format log"}',
+    '{"timestamp": "not a time", "level": "INFO", "message": "x"}',
+    '{"timestamp": "2025-07-21T10:00:10Z", "level": "NOTICE", "message": "x"}',
+    '{"timestamp": "2025-07-21T10:00:10Z", "level": "INFO", "message": "truncated',
+    '["an", "array"]',
+    '{"timestamp": "1999-07-21T10:00:10Z", "level": "INFO", "message": "too old"}',
+    '{"timestamp": "2025-07-21T10:00:10Z", "level": "INFO", "message": 42}',
+]
+
+
+def generate(path: Path, lines: int, seed: int = 7) -> None:
+    """Write ``lines`` NDJSON lines (~150 bytes each, 2% bad lines of mixed kinds) over 7 days."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    rng = random.Random(seed)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as out:
+        for i in range(lines):
+            if rng.random() < 0.02:
+                out.write(rng.choice(BAD) + "\n")
+                continue
+            day = 15 + i * 7 // lines
+            record = {
+                "timestamp": f"2025-07-{day:02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:"
+                f"{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z",
+                "level": rng.choice(LEVELS),
+                "message": rng.choice(MESSAGES),
+                "request_id": f"{rng.getrandbits(64):016x}",
+                "latency_ms": rng.randrange(2000),
+                "user_id": f"user{rng.randrange(10000)}",
+            }
+            out.write(json.dumps(record) + "\n")
+    tmp.rename(path)
+
+
+BASELINE = r"""
+import json, os, sys
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+content = open(src, encoding="utf-8").read()
+processed, errors = [], []
+for line in content.splitlines():
+    if not line.strip():
+        continue
+    try:
+        record = json.loads(line)
+        if isinstance(record, dict) and all(k in record for k in ("timestamp", "level", "message")):
+            processed.append(record)
+        else:
+            errors.append({"line": line, "error": "missing required fields"})
+    except json.JSONDecodeError as exc:
+        errors.append({"line": line, "error": str(exc)})
+with open(os.path.join(out, "processed.json"), "w") as f:
+    f.write("\n".join(json.dumps(r) for r in processed))
+with open(os.path.join(out, "errors.json"), "w") as f:
+    f.write("\n".join(json.dumps(r) for r in errors))
+"""
+
+DUCKDB = r'''
+import duckdb, sys
+src, out = sys.argv[1], sys.argv[2]
+duckdb.sql(f"""
+COPY (
+  SELECT CAST(timestamp AS TIMESTAMP) AS event_time, upper(level) AS level, message,
+         request_id, latency_ms, user_id, strftime(CAST(timestamp AS TIMESTAMP), '%Y-%m-%d') AS dt
+  FROM read_json('{src}', format='newline_delimited', ignore_errors=true,
+                 columns={{'timestamp': 'VARCHAR', 'level': 'VARCHAR', 'message': 'VARCHAR',
+                          'request_id': 'VARCHAR', 'latency_ms': 'BIGINT', 'user_id': 'VARCHAR'}})
+  WHERE try_cast(timestamp AS TIMESTAMP) IS NOT NULL AND level IS NOT NULL AND message IS NOT NULL
+) TO '{out}' (FORMAT parquet, PARTITION_BY dt, OVERWRITE_OR_IGNORE)
+""")
+'''
+
+
+def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> dict[str, float | str]:
+    """Run one contender; return wall seconds and its peak RSS in MB."""
+    print(f"  running {name} ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+        raise SystemExit(f"{name} failed:\n{err}")
+    return {"name": name, "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024}
+
+
+def loglake_env(endpoint: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
+    return env
+
+
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    """moto's server in its own process, with the buckets and tables provisioned."""
+    from .local.server import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    import boto3
+
+    session = boto3.Session(
+        aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+    )
+    s3 = session.client("s3", endpoint_url=endpoint)
+    for _ in range(100):
+        try:
+            s3.list_buckets()
+            break
+        except Exception:
+            time.sleep(0.1)
+    subprocess.run(
+        [sys.executable, "-c", SETUP],
+        env=loglake_env(endpoint),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return proc, endpoint
+
+
+SETUP = """
+import boto3
+from handler.config import Config
+from loglake.catalog import apply
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="loglake-processed")
+apply(Config.from_env())
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="lines in the main file")
+    parser.add_argument(
+        "--big-gb", type=float, default=1.0, help="size of the RSS-check file (0: skip)"
+    )
+    args = parser.parse_args(argv)
+    WORK.mkdir(exist_ok=True)
+    data = WORK / f"bench-{args.lines}.ndjson"
+    print(f"generating {data} ...", file=sys.stderr)
+    generate(data, args.lines)
+    size_mb = data.stat().st_size / 1e6
+    moto, endpoint = start_moto()
+    try:
+        results = [
+            run(
+                "loglake process",
+                [sys.executable, "-m", "loglake.cli", "process", str(data)],
+                loglake_env(endpoint),
+            ),
+            run(
+                "tutorial baseline",
+                [sys.executable, "-c", BASELINE, str(data), str(WORK / "baseline")],
+            ),
+            run("duckdb COPY", [sys.executable, "-c", DUCKDB, str(data), str(WORK / "duckdb")]),
+        ]
+        big = None
+        if args.big_gb > 0:
+            big_path = WORK / f"bench-big-{args.big_gb:g}gb.ndjson"
+            print(f"generating {big_path} ...", file=sys.stderr)
+            generate(big_path, int(args.big_gb * 1e9 / (size_mb * 1e6 / args.lines)))
+            big = run(
+                f"loglake process ({args.big_gb:g} GB)",
+                [sys.executable, "-m", "loglake.cli", "process", str(big_path)],
+                loglake_env(endpoint),
+            )
+            big["mb"] = big_path.stat().st_size / 1e6
+    finally:
+        moto.terminate()
+        moto.wait()
+    report(results, size_mb, args.lines, big)
+
+
+def report(
+    results: list[dict[str, float | str]], size_mb: float, lines: int, big: dict | None
+) -> None:
+    ours, baseline, duck = results
+    print(f"\ninput: {lines:,} lines, {size_mb:,.1f} MB, 2% bad lines\n")
+    print(f"| {'contender':<28} | {'seconds':>8} | {'MB/s':>7} | {'peak RSS MB':>11} |")
+    print(f"|{'-' * 30}|{'-' * 10}|{'-' * 9}|{'-' * 13}|")
+    for r in results + ([big] if big else []):
+        mb = float(r.get("mb", size_mb))
+        print(
+            f"| {r['name']:<28} | {r['seconds']:>8.2f} | {mb / float(r['seconds']):>7.1f} | {r['rss_mb']:>11.0f} |"
+        )
+    speed = {r["name"]: size_mb / float(r["seconds"]) for r in results}
+    print(
+        f"\nloglake / tutorial baseline: {speed[ours['name']] / speed[baseline['name']]:.2f}x   "
+        f"loglake / duckdb: {speed[ours['name']] / speed[duck['name']]:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
