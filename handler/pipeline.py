@@ -214,20 +214,10 @@ class _Run:
             return
         planned = [sink.path(dt, name) for sink, _, dt, _ in outputs]
         self._save_manifest(IN_PROGRESS, files=self.written + planned)
-        self.written.extend(planned)
-        for _, table, dt, _ in outputs:
+        for (sink, table, dt, frame), path in zip(outputs, planned, strict=True):
+            sink.write(path, frame)
             self.dts[table].add(dt)
-        self._drain()  # at most one batch in flight: memory stays bounded by the chunk size
-        jobs = [
-            (sink, path, frame) for (sink, _, _, frame), path in zip(outputs, planned, strict=True)
-        ]
-        self._pending = self._writer.submit(_write_files, jobs)
-
-    def _drain(self) -> None:
-        """Wait for the batch being written; its failure is raised here."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+            self.written.append(path)
 
     def finish(self, result: Result) -> None:
         pipe = self.pipe
