@@ -57,8 +57,9 @@ def catalog_apply() -> None:
     from handler.config import Config
 
     from .catalog import apply
+    from .target import session
 
-    for change in apply(Config.from_env()):
+    for change in apply(Config.from_env(), session()):
         click.echo(f"{change.action:9}  {change.kind} {change.name}")
 
 
@@ -83,7 +84,9 @@ def process(source: str, dry_run: bool, as_json: bool) -> None:
     from handler.pipeline import Pipeline
     from handler.source import local_file, s3_object, split_s3_uri
 
-    pipeline = Pipeline(Config.from_env())
+    from .target import session
+
+    pipeline = Pipeline(Config.from_env(), session())
     if source.startswith("s3://"):
         found = s3_object(pipeline.s3, *split_s3_uri(source))
         if found is None:
@@ -104,6 +107,169 @@ def process(source: str, dry_run: bool, as_json: bool) -> None:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
     _print_result(result)
+
+
+@main.group(cls=LoglakeGroup)
+def queries() -> None:
+    """List, show, check and publish the saved queries in queries/."""
+
+
+@queries.command("list")
+def queries_list() -> None:
+    """List every saved query: name, newest version, description, parameters.
+
+    Example:
+
+        loglake queries list
+    """
+    from .queries import load_all
+
+    for name, versions in load_all().items():
+        newest = versions[-1]
+        params = ", ".join(p.describe() for p in newest.params) or "-"
+        click.echo(
+            f"{name:<24} v{newest.version:<3} {newest.description}\n{'':<29}params: {params}"
+        )
+
+
+@queries.command("show")
+@click.argument("ref")
+def queries_show(ref: str) -> None:
+    """Print one saved query (NAME for the newest version, NAME@vN for a specific one).
+
+    Example:
+
+        loglake queries show level_counts@v1
+    """
+    from .queries import resolve
+
+    click.echo(resolve(ref).path.read_text(encoding="utf-8"), nl=False)
+
+
+@queries.command("check")
+def queries_check() -> None:
+    """Check every saved query: valid Athena SQL, declared = used parameters, v1..vN.
+
+    Example:
+
+        loglake queries check
+    """
+    from .queries import check, load_all
+
+    problems = check()
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in queries/")
+    count = sum(len(v) for v in load_all().values())
+    click.echo(f"ok: {count} query version(s) checked")
+
+
+@queries.command("publish")
+@click.option("--workgroup", envvar="ATHENA_WORKGROUP", default="primary", show_default=True)
+def queries_publish(workgroup: str) -> None:
+    """Create or update one Athena named query per query version, NAME@vN (idempotent).
+
+    Example:
+
+        loglake queries publish --workgroup loglake
+    """
+    from handler.config import Config
+
+    from .publish import publish
+    from .queries import load_all
+    from .target import session
+
+    versions = [q for qs in load_all().values() for q in qs]
+    for name, action in publish(versions, workgroup, Config.from_env().glue_database, session()):
+        click.echo(f"{action:9}  {name}")
+
+
+@main.command()
+@click.argument("ref")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter value; repeat for each.",
+)
+@click.option(
+    "--engine", type=click.Choice(["local", "athena"]), default="local", show_default=True
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to a file instead.",
+)
+@click.option(
+    "--workgroup",
+    envvar="ATHENA_WORKGROUP",
+    default="primary",
+    show_default=True,
+    help="Athena only.",
+)
+@click.option(
+    "--s3-output",
+    envvar="ATHENA_OUTPUT",
+    help="Athena result location, unless the workgroup enforces one.",
+)
+def query(
+    ref: str,
+    params: tuple[str, ...],
+    engine: str,
+    fmt: str,
+    output: str | None,
+    workgroup: str,
+    s3_output: str | None,
+) -> None:
+    """Run a saved query (NAME or NAME@vN) on the local engine or on Athena.
+
+    Values are bound as parameters, never pasted into the SQL.
+
+    Examples:
+
+        loglake query level_counts --param day=2025-07-21
+
+        loglake query top_messages -p level=error -p day=2025-07-21 --engine athena --format csv
+    """
+    from handler.config import Config
+
+    from .engines import AthenaEngine, LocalEngine
+    from .queries import QueryError, resolve
+    from .render import render
+    from .target import session
+
+    saved = resolve(ref)
+    given = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise QueryError(f"--param takes NAME=VALUE, got {item!r}")
+        given[name.strip()] = value
+    values = saved.bind(given)
+    config = Config.from_env()
+    aws = session()
+    runner = (
+        LocalEngine(aws, config.glue_database)
+        if engine == "local"
+        else AthenaEngine(aws, config.glue_database, workgroup, s3_output)
+    )
+    text = render(runner.run(saved, values), fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 def _print_result(result: Any) -> None:

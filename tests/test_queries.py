@@ -1,0 +1,338 @@
+"""Saved queries: golden results on the local engine over a lake written by the real handler path,
+what the Athena engine submits, and parameters that stay data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from loglake.cli import main
+from loglake.engines import AthenaEngine, LocalEngine, athena_literal
+from loglake.queries import QueryError, check, load_all, placeholders, resolve, to_qmark
+
+from .conftest import RAW, SAMPLE, Lake, ndjson
+
+APP = ndjson(
+    {
+        "timestamp": "2025-07-20T09:15:00Z",
+        "level": "INFO",
+        "message": "Request completed",
+        "latency_ms": 100,
+    },
+    {
+        "timestamp": "2025-07-20T09:30:00Z",
+        "level": "info",
+        "message": "Request completed",
+        "latency_ms": 200,
+    },
+    {
+        "timestamp": "2025-07-20T09:45:00Z",
+        "level": "ERROR",
+        "message": "Payment failed",
+        "latency_ms": 300,
+    },
+    {
+        "timestamp": "2025-07-20T10:05:00+00:00",
+        "level": "WARNING",
+        "message": "Slow request",
+        "latency_ms": 900,
+    },
+    "{bad json",
+    {
+        "timestamp": "2025-07-21T11:00:00Z",
+        "level": "ERROR",
+        "message": "Payment failed",
+        "latency_ms": 400,
+    },
+    {"timestamp": 1753096200, "level": "ERROR", "message": "Payment failed"},
+    {
+        "timestamp": "2025-07-21T11:20:00Z",
+        "level": "ERROR",
+        "message": "Database timeout",
+        "latency_ms": 500,
+    },
+    {"timestamp": "2025-07-21T11:30:00Z", "level": "NOTICE", "message": "x"},
+    "",
+)
+TODAY = datetime.now(UTC).date().isoformat()
+
+
+@pytest.fixture
+def fixture_lake(served_lake: Lake) -> LocalEngine:
+    """Two objects through the real handler path into moto's server; the local engine over them."""
+    served_lake.put("sample_log.log", SAMPLE.read_bytes())
+    served_lake.put("app.log", APP)
+    pipeline = served_lake.pipeline()
+    assert pipeline.process_s3(RAW, "sample_log.log").valid == 3
+    result = pipeline.process_s3(RAW, "app.log")
+    assert (result.valid, result.invalid, result.blank) == (7, 2, 1)
+    return LocalEngine(served_lake.session, "log_analytics_db")
+
+
+def run(engine: LocalEngine, ref: str, **params: str) -> list[dict[str, Any]]:
+    query = resolve(ref)
+    frame = engine.run(query, query.bind(params))
+    return json.loads(frame.to_json(orient="records", date_format="iso", date_unit="s"))
+
+
+def test_level_counts(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "level_counts") == [
+        {"level": "ERROR", "log_count": 5},
+        {"level": "INFO", "log_count": 3},
+        {"level": "DEBUG", "log_count": 1},
+        {"level": "WARN", "log_count": 1},
+    ]
+    assert run(fixture_lake, "level_counts@v1", day="2025-07-21") == [
+        {"level": "ERROR", "log_count": 4},
+        {"level": "DEBUG", "log_count": 1},
+        {"level": "INFO", "log_count": 1},
+    ]
+
+
+def test_latest_processed(fixture_lake: LocalEngine) -> None:
+    rows = run(fixture_lake, "latest_processed", limit="3")
+    assert [(r["event_time"], r["message"], r["source_line"]) for r in rows] == [
+        ("2025-07-21T11:20:00", "Database timeout", 8),
+        ("2025-07-21T11:10:00", "Payment failed", 7),
+        ("2025-07-21T11:00:00", "Payment failed", 6),
+    ]
+    assert rows[2]["attributes"] == [{"key": "latency_ms", "value": "400"}] or rows[2][
+        "attributes"
+    ] == {"latency_ms": "400"}
+
+
+def test_latest_errors(fixture_lake: LocalEngine) -> None:
+    rows = run(fixture_lake, "latest_errors")
+    assert [(r["error_code"], r["source_uri"], r["source_line"], r["raw_line"]) for r in rows] == [
+        ("invalid_json", "s3://loglake-raw/app.log", 5, "{bad json"),
+        (
+            "bad_level",
+            "s3://loglake-raw/app.log",
+            9,
+            '{"timestamp": "2025-07-21T11:30:00Z", "level": "NOTICE", "message": "x"}',
+        ),
+        (
+            "missing_field:level",
+            "s3://loglake-raw/sample_log.log",
+            3,
+            '{"timestamp": "2025-07-21T10:00:10Z", "raw_message": "Invalid format log"}',
+        ),
+    ]
+    assert {r["dt"] for r in rows} == {TODAY}
+
+
+def test_error_rate_hourly(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "error_rate_hourly", start="2025-07-20", end="2025-07-21") == [
+        {"hour": "2025-07-20T09:00:00", "total": 3, "errors": 1, "error_rate": 0.3333},
+        {"hour": "2025-07-20T10:00:00", "total": 1, "errors": 0, "error_rate": 0.0},
+        {"hour": "2025-07-21T10:00:00", "total": 3, "errors": 1, "error_rate": 0.3333},
+        {"hour": "2025-07-21T11:00:00", "total": 3, "errors": 3, "error_rate": 1.0},
+    ]
+    assert (
+        run(fixture_lake, "error_rate_hourly", start="2025-07-21", end="2025-07-21")[0]["hour"]
+        == "2025-07-21T10:00:00"
+    )
+
+
+def test_top_messages(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "top_messages", level="error", day="2025-07-21") == [
+        {"message": "Payment failed", "occurrences": 2},
+        {"message": "Database timeout", "occurrences": 1},
+        {"message": "Failed to connect to database", "occurrences": 1},
+    ]
+    assert run(fixture_lake, "top_messages", level="error", day="2025-07-21", n="1") == [
+        {"message": "Payment failed", "occurrences": 2}
+    ]
+
+
+def test_errors_by_source(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "errors_by_source", start=TODAY, end=TODAY) == [
+        {
+            "error_code": "bad_level",
+            "source_uri": "s3://loglake-raw/app.log",
+            "lines": 1,
+            "first_line": 9,
+        },
+        {
+            "error_code": "invalid_json",
+            "source_uri": "s3://loglake-raw/app.log",
+            "lines": 1,
+            "first_line": 5,
+        },
+        {
+            "error_code": "missing_field:level",
+            "source_uri": "s3://loglake-raw/sample_log.log",
+            "lines": 1,
+            "first_line": 3,
+        },
+    ]
+    assert run(fixture_lake, "errors_by_source", start="2025-07-20", end="2025-07-21") == []
+
+
+def test_valid_vs_invalid(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "valid_vs_invalid", start="2025-07-20", end=TODAY) == [
+        {"source_uri": "s3://loglake-raw/app.log", "valid": 7, "invalid": 2},
+        {"source_uri": "s3://loglake-raw/sample_log.log", "valid": 3, "invalid": 1},
+    ]
+
+
+def test_attribute_percentiles(fixture_lake: LocalEngine) -> None:
+    # DuckDB interpolates between the two middle values; Athena's approx_percentile returns one
+    # of them. Both are estimates; with many samples per hour they agree closely.
+    assert run(fixture_lake, "attribute_percentiles", start="2025-07-20", end="2025-07-21") == [
+        {"hour": "2025-07-20T09:00:00", "samples": 3, "p50": 200.0, "p95": 300.0, "p99": 300.0},
+        {"hour": "2025-07-20T10:00:00", "samples": 1, "p50": 900.0, "p95": 900.0, "p99": 900.0},
+        {"hour": "2025-07-21T11:00:00", "samples": 2, "p50": 450.0, "p95": 500.0, "p99": 500.0},
+    ]
+
+
+def test_search_messages_and_injection_is_data(fixture_lake: LocalEngine) -> None:
+    rows = run(
+        fixture_lake, "search_messages", start="2025-07-20", end="2025-07-21", pattern="Payment"
+    )
+    assert [(r["event_time"], r["source_line"]) for r in rows] == [
+        ("2025-07-20T09:45:00", 3),
+        ("2025-07-21T11:00:00", 6),
+        ("2025-07-21T11:10:00", 7),
+    ]
+    assert (
+        run(
+            fixture_lake,
+            "search_messages",
+            start="2025-07-20",
+            end="2025-07-21",
+            pattern="x' OR '1'='1",
+        )
+        == []
+    )
+    assert run(fixture_lake, "top_messages", level="error' OR '1'='1", day="2025-07-21") == []
+
+
+def test_every_shipped_query_has_a_golden_test() -> None:
+    source = Path(__file__).read_text()
+    for name in load_all():
+        assert f'"{name}' in source, f"no golden test runs {name}"
+
+
+def test_cli_query_prints_counts(fixture_lake: LocalEngine) -> None:
+    result = CliRunner().invoke(main, ["query", "level_counts", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "level,log_count",
+        "ERROR,5",
+        "INFO,3",
+        "DEBUG,1",
+        "WARN,1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "nope"], "unknown query 'nope'"),
+        (["query", "level_counts", "-p", "day=yesterday"], "day must be a date"),
+        (["query", "top_messages", "-p", "day=2025-07-21"], "needs --param level"),
+        (
+            ["query", "top_messages", "-p", "level=x", "-p", "day=2025-07-21", "-p", "n=ten"],
+            "n must be a int",
+        ),
+        (["query", "level_counts@v9"], "has no v9"),
+        (["query", "level_counts", "-p", "colour=red"], "has no parameter colour"),
+    ],
+)
+def test_bad_parameters_are_one_line_errors_with_exit_2(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
+    assert message in result.output
+
+
+def test_queries_check_passes_and_catches_problems(tmp_path: Path) -> None:
+    assert check() == []
+    bad = tmp_path / "q"
+    (bad / "broken").mkdir(parents=True)
+    (bad / "broken" / "v1.sql").write_text(
+        "-- description: x\n-- param: a int\nSELECT :b FROM t WHERE"
+    )
+    (bad / "broken" / "v3.sql").write_text("-- description: x\nSELECT 1")
+    problems = check(bad)
+    assert any("v1..v2 without gaps" in p for p in problems)
+    assert any(":b is used but not declared" in p for p in problems)
+    assert any("a is declared but never used" in p for p in problems)
+    assert any("not valid Athena SQL" in p for p in problems)
+
+
+def test_placeholders_ignore_strings_and_comments() -> None:
+    sql = "SELECT ':fake', x FROM t -- :comment\nWHERE a = :a AND b = :b AND c = :a"
+    assert [n for n, _, _ in placeholders(sql)] == ["a", "b", "a"]
+    assert to_qmark(sql) == (
+        "SELECT ':fake', x FROM t -- :comment\nWHERE a = ? AND b = ? AND c = ?",
+        ["a", "b", "a"],
+    )
+
+
+def test_athena_literals_keep_values_as_data() -> None:
+    assert athena_literal("x' OR '1'='1") == "'x'' OR ''1''=''1'"
+    assert athena_literal(None) == "NULL"
+    assert athena_literal(10) == "10"
+    assert athena_literal(True) == "true"
+    assert athena_literal(datetime(2025, 7, 21, 10)) == "TIMESTAMP '2025-07-21 10:00:00'"
+
+
+def test_athena_engine_submits_bound_parameters(lake: Lake) -> None:
+    from moto.athena.models import QueryResults, athena_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    athena = lake.session.client("athena")
+    athena.create_work_group(Name="loglake", Configuration={})
+    columns = [{"Name": n, "Type": "varchar"} for n in ("message", "occurrences")]
+    rows = [{"Data": [{"VarCharValue": "message"}, {"VarCharValue": "occurrences"}]}]
+    athena_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].query_results_queue.append(
+        QueryResults(rows=rows, column_info=columns)
+    )
+    query = resolve("top_messages")
+    values = query.bind({"level": "x' OR '1'='1", "day": "2025-07-21"})
+    engine = AthenaEngine(
+        lake.session, "log_analytics_db", "loglake", "s3://loglake-processed/athena-results/"
+    )
+    frame = engine.run(query, values)
+    assert isinstance(frame, pd.DataFrame)
+    ids = athena.list_query_executions(WorkGroup="loglake")["QueryExecutionIds"]
+    execution = athena.get_query_execution(QueryExecutionId=ids[-1])["QueryExecution"]
+    assert execution["Query"] == to_qmark(query.sql)[0]
+    assert "OR '1'='1" not in execution["Query"]
+    assert execution["ExecutionParameters"] == ["'2025-07-21'", "'x'' OR ''1''=''1'", "10"]
+    assert execution["WorkGroup"] == "loglake"
+    assert execution["QueryExecutionContext"]["Database"] == "log_analytics_db"
+    assert execution["ResultConfiguration"]["OutputLocation"].startswith(
+        "s3://loglake-processed/athena-results/"
+    )
+
+
+def test_publish_is_idempotent(lake: Lake) -> None:
+    from loglake.publish import publish
+
+    athena = lake.session.client("athena")
+    athena.create_work_group(Name="loglake", Configuration={})
+    versions = [q for qs in load_all().values() for q in qs]
+    first = publish(versions, "loglake", "log_analytics_db", lake.session)
+    assert {action for _, action in first} == {"created"} and len(first) == len(versions)
+    again = publish(versions, "loglake", "log_analytics_db", lake.session)
+    assert {action for _, action in again} == {"unchanged"}
+    ids = athena.list_named_queries(WorkGroup="loglake")["NamedQueryIds"]
+    assert len(ids) == len(versions)
+    stored = {athena.get_named_query(NamedQueryId=i)["NamedQuery"]["Name"]: i for i in ids}
+    named = athena.get_named_query(NamedQueryId=stored["top_messages@v1"])["NamedQuery"]
+    assert named["QueryString"] == to_qmark(resolve("top_messages@v1").sql)[0]
+    assert named["Description"].endswith("Parameters in order: day, level, n.")
+
+
+def test_unknown_query_raises() -> None:
+    with pytest.raises(QueryError):
+        resolve("does_not_exist")
