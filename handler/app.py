@@ -8,6 +8,7 @@ only that message is retried and, after the queue's receive limit, dead-lettered
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -23,6 +24,8 @@ from .config import Config
 from .events import ObjectRef, is_sqs_batch, object_refs
 from .pipeline import Pipeline, Result
 
+# An s3:TestEvent or an all-duplicates batch emits no metrics; that is normal, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger(service="loglake")
 metrics = Metrics(namespace="loglake", service="loglake")
 _processor = BatchProcessor(event_type=EventType.SQS)
@@ -42,6 +45,7 @@ def process_ref(ref: ObjectRef) -> Result:
     result = get_pipeline().process_s3(ref.bucket, ref.key)
     summary = result.as_dict()
     summary["files"] = len(result.files)
+    del summary["sample_errors"]
     if result.status == "missing":
         logger.warning("object no longer exists; skipped", extra=summary)
         return result

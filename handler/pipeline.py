@@ -117,9 +117,10 @@ class Pipeline:
             sample_errors=tally.samples,
         )
         assert result.lines_read == result.valid + result.invalid + result.blank
+        result.seconds = round(time.monotonic() - started, 3)
         if not dry_run:
             run.finish(result)
-        result.seconds = round(time.monotonic() - started, 3)
+            result.seconds = round(time.monotonic() - started, 3)
         return result
 
 

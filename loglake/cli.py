@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -31,12 +32,29 @@ class LoglakeGroup(click.Group):
 
 @click.group(cls=LoglakeGroup)
 @click.version_option(package_name="loglake")
-def main() -> None:
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    help="Talk to this endpoint (the local stack) instead of AWS.",
+)
+@click.option("--region", envvar="AWS_REGION", help="AWS region.")
+@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile from ~/.aws/config.")
+def main(endpoint_url: str | None, region: str | None, profile: str | None) -> None:
     """loglake: log files in S3 -> validated Parquet in Glue -> Athena, also on a laptop.
 
-    The target comes from the environment: AWS_ENDPOINT_URL (set it to use the local stack),
-    AWS_REGION, AWS_PROFILE, PROCESSED_BUCKET, GLUE_DATABASE. See `loglake COMMAND --help`.
+    The target comes from flags or the environment: AWS_ENDPOINT_URL (the local stack; unset it
+    for AWS), AWS_REGION, AWS_PROFILE, RAW_BUCKET, PROCESSED_BUCKET, GLUE_DATABASE.
+    See `loglake COMMAND --help`.
     """
+    for name, value in (
+        ("AWS_ENDPOINT_URL", endpoint_url),
+        ("AWS_REGION", region),
+        ("AWS_PROFILE", profile),
+    ):
+        if value:
+            os.environ[name] = value
+    if region:
+        os.environ["AWS_DEFAULT_REGION"] = region
 
 
 @main.group(cls=LoglakeGroup)
@@ -270,6 +288,401 @@ def query(
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+@main.group(cls=LoglakeGroup)
+def local() -> None:
+    """Run the whole pipeline on this machine: moto's server plays S3, SQS and Glue."""
+
+
+@local.command("up")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (keep it loopback).",
+)
+@click.option("--port", default=4566, show_default=True, help="Port to listen on.")
+@click.option(
+    "--suffix", "suffixes", multiple=True, help="Object suffixes that trigger processing (repeat)."
+)
+@click.option(
+    "--visibility-timeout", default=30, show_default=True, help="Queue visibility timeout, seconds."
+)
+@click.option(
+    "--worker/--no-worker", default=True, show_default=True, help="Also run a queue worker here."
+)
+def local_up(
+    host: str, port: int, suffixes: tuple[str, ...], visibility_timeout: int, worker: bool
+) -> None:
+    """Start the local stack in the foreground: buckets, queue + dead-letter queue, notification,
+    Glue tables, and a worker that runs the Lambda handler on every upload.
+
+    Example:
+
+        loglake local up --port 4566
+    """
+    from .local.stack import banner, names_from_env, running_stack, serve
+    from .local.worker import Worker
+    from .target import session
+
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    names = names_from_env(suffixes=suffixes or None, visibility_timeout=visibility_timeout)
+    with running_stack(host, port, names) as (url, stack):
+        click.echo(banner(url, stack))
+        consumer = Worker(stack.queue_url, session(), wait_seconds=2, log=_log) if worker else None
+        serve(consumer, _log)
+    click.echo("stopped", err=True)
+
+
+@main.command()
+@click.option(
+    "--queue-url",
+    envvar="LOGLAKE_QUEUE_URL",
+    help="Queue to consume (default: the queue named LOGLAKE_QUEUE).",
+)
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes.",
+)
+@click.option(
+    "--wait-seconds",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    help="Long-poll time.",
+)
+def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
+    """Consume an SQS queue (local or on AWS) and run the Lambda handler on each batch, exactly as
+    Lambda's SQS event source mapping would: for files that outgrow Lambda's 15 minutes.
+
+    Example:
+
+        loglake worker --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/loglake-ingest --concurrency 4
+    """
+    import subprocess
+
+    from .local.stack import serve
+    from .local.worker import Worker
+    from .target import session
+
+    url = queue_url or _queue_url()
+    assert url is not None
+    if concurrency > 1:
+        argv = [
+            sys.executable,
+            "-m",
+            "loglake.cli",
+            "worker",
+            "--queue-url",
+            url,
+            "--wait-seconds",
+            str(wait_seconds),
+        ]
+        children = [subprocess.Popen(argv) for _ in range(concurrency)]
+        _log(f"started {concurrency} worker processes on {url}")
+        try:
+            for child in children:
+                child.wait()
+        except KeyboardInterrupt:
+            for child in children:
+                child.terminate()
+            for child in children:
+                child.wait()
+        return
+    _log(f"worker consuming {url}")
+    serve(Worker(url, session(), wait_seconds=wait_seconds, log=_log), _log)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--bucket", envvar="RAW_BUCKET", default="loglake-raw", show_default=True, help="Raw bucket."
+)
+@click.option("--prefix", default="", help="Key prefix, e.g. app/2025/07/21/.")
+@click.option(
+    "--wait", is_flag=True, help="Wait until each file is processed and print its counts."
+)
+@click.option("--timeout", default=300, show_default=True, help="Seconds to wait with --wait.")
+def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout: int) -> None:
+    """Upload files, or whole folders recursively, to the raw bucket (with a progress bar).
+
+    Examples:
+
+        loglake upload app.log logs/ --prefix 2025/07/21/
+
+        loglake upload logs/ --wait
+    """
+    from handler.config import Config
+
+    from .local.provision import DEFAULT_SUFFIXES
+    from .target import session
+    from .upload import find_files, key_for, wait_for_manifests
+    from .upload import upload as put
+
+    suffixes = tuple(
+        s for s in os.environ.get("LOG_SUFFIXES", ",".join(DEFAULT_SUFFIXES)).split(",") if s
+    )
+    files, skipped = find_files(list(paths), suffixes)
+    for path in skipped:
+        click.echo(
+            f"skipped {path}: no notification fires for names not ending in {', '.join(suffixes)}",
+            err=True,
+        )
+    odd = [f for f in files if not f.name.endswith(suffixes)]
+    for path in odd:
+        click.echo(
+            f"warning: {path.name} does not end in {', '.join(suffixes)}; it will not be processed",
+            err=True,
+        )
+    if not files:
+        raise click.ClickException("nothing to upload")
+    aws = session()
+    keyed = [(f, key_for(f, list(paths), prefix)) for f in files]
+    total = sum(f.stat().st_size for f in files)
+    with click.progressbar(
+        length=max(total, 1), label=f"uploading {len(files)} file(s)", file=sys.stderr
+    ) as bar:
+        uploaded = put(aws, bucket, keyed, bar.update)
+    for item in uploaded:
+        click.echo(f"uploaded s3://{bucket}/{item.key}")
+    if not wait:
+        return
+    watched = [u for u in uploaded if u.path.name.endswith(suffixes)]
+    click.echo(f"waiting for {len(watched)} file(s) to be processed ...", err=True)
+    found, missing = wait_for_manifests(
+        aws, bucket, Config.from_env().processed_bucket, watched, timeout
+    )
+    rows = [
+        (
+            u.key,
+            found[u.key]["valid"],
+            found[u.key]["invalid"],
+            found[u.key]["blank"],
+            found[u.key]["seconds"],
+        )
+        for u in watched
+        if u.key in found
+    ]
+    _table(["file", "valid", "invalid", "blank", "seconds"], rows)
+    if missing:
+        names = ", ".join(u.key for u in missing)
+        raise click.ClickException(
+            f"not processed within {timeout} s: {names}. Is a worker running (`loglake local up` or "
+            "`loglake worker`)? `loglake status` shows the queue."
+        )
+
+
+@main.command()
+@click.option(
+    "--queue-url",
+    envvar="LOGLAKE_QUEUE_URL",
+    help="Ingest queue (default: the queue named LOGLAKE_QUEUE).",
+)
+def status(queue_url: str | None) -> None:
+    """Objects processed, rows valid/invalid, queue and dead-letter depths, errors by code.
+
+    Example:
+
+        loglake status
+    """
+    from handler.config import Config
+
+    from .status import collect
+    from .target import session
+
+    info = collect(
+        session(), Config.from_env().processed_bucket, queue_url or _queue_url(required=False)
+    )
+    click.echo(
+        f"objects processed  {info.objects:,}"
+        + (f"  ({info.in_progress} in progress)" if info.in_progress else "")
+    )
+    click.echo(
+        f"rows               valid {info.valid:,}   invalid {info.invalid:,}   blank lines {info.blank:,}"
+    )
+    if info.queue:
+        click.echo(
+            f"queue              {info.queue['waiting']:,} waiting, {info.queue['in_flight']:,} in flight"
+        )
+    if info.dead_letters:
+        click.echo(
+            f"dead letters       {info.dead_letters['waiting']:,} (inspect them before redriving)"
+        )
+    if info.error_codes:
+        click.echo("errors by code")
+        for code, count in info.error_codes.most_common(10):
+            click.echo(f"  {count:>10,}  {code}")
+    if info.newest:
+        click.echo("newest objects")
+        for doc in info.newest:
+            click.echo(
+                f"  {doc.get('ingested_at', '')}  {doc.get('source_uri')}  valid {doc.get('valid', '-')}  invalid {doc.get('invalid', '-')}"
+            )
+
+
+@main.command()
+@click.argument("uri")
+def backfill(uri: str) -> None:
+    """(Re)process the raw objects under s3://bucket/prefix/, e.g. files uploaded before the
+    notification existed. Already-processed versions are skipped, so a second run changes nothing.
+
+    Example:
+
+        loglake backfill s3://loglake-raw/2025/07/
+    """
+    from handler.config import Config
+    from handler.pipeline import Pipeline
+    from handler.source import split_s3_uri
+
+    from .local.provision import DEFAULT_SUFFIXES
+    from .target import session
+
+    bucket, prefix = split_s3_uri(uri)
+    suffixes = tuple(
+        s for s in os.environ.get("LOG_SUFFIXES", ",".join(DEFAULT_SUFFIXES)).split(",") if s
+    )
+    pipeline = Pipeline(Config.from_env(), session())
+    pages = pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    keys = [
+        o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(suffixes)
+    ]
+    if not keys:
+        raise click.ClickException(f"no objects ending in {', '.join(suffixes)} under {uri}")
+    counts = {"processed": 0, "duplicate": 0, "missing": 0}
+    valid = invalid = 0
+    with click.progressbar(
+        keys, label=f"backfilling {len(keys)} object(s)", file=sys.stderr
+    ) as bar:
+        for key in bar:
+            result = pipeline.process_s3(bucket, key)
+            counts[result.status] += 1
+            if result.status == "processed":
+                valid, invalid = valid + result.valid, invalid + result.invalid
+    click.echo(
+        f"processed {counts['processed']}, already up to date {counts['duplicate']}, gone {counts['missing']}; "
+        f"new rows: valid {valid:,}, invalid {invalid:,}"
+    )
+
+
+@main.command()
+@click.option("--lines", default=3000, show_default=True, help="Generated lines per file.")
+def demo(lines: int) -> None:
+    """Start the local stack on a free port, upload the tutorial's sample plus generated logs,
+    wait for the event path to process them, and print saved queries' results.
+
+    Example:
+
+        loglake demo
+    """
+    import threading
+    from datetime import UTC, datetime
+
+    from handler.config import Config
+
+    from .engines import LocalEngine
+    from .local.server import free_port
+    from .local.stack import demo_files, names_from_env, running_stack, temp_folder
+    from .local.worker import Worker
+    from .queries import resolve
+    from .render import render
+    from .target import session
+    from .upload import upload as put
+    from .upload import wait_for_manifests
+
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    names = names_from_env()
+    with running_stack("127.0.0.1", free_port(), names) as (url, stack):
+        click.echo(
+            f"local stack on {url}: raw s3://{names.raw_bucket}, queue {stack.queue_url.rsplit('/', 1)[-1]}"
+        )
+        aws = session()
+        consumer = Worker(stack.queue_url, aws, wait_seconds=1, log=lambda m: None)
+        thread = threading.Thread(target=consumer.run, name="loglake-worker", daemon=True)
+        thread.start()
+        try:
+            folder = temp_folder()
+            files = demo_files(folder, lines)
+            keyed = [(f, f.relative_to(folder).as_posix()) for f in files]
+            total = sum(f.stat().st_size for f in files)
+            with click.progressbar(length=total, label="uploading", file=sys.stderr) as bar:
+                uploaded = put(aws, names.raw_bucket, keyed, bar.update)
+            click.echo("waiting for S3 notification -> SQS -> handler ...", err=True)
+            found, missing = wait_for_manifests(
+                aws, names.raw_bucket, names.processed_bucket, uploaded, 180
+            )
+            if missing:
+                raise click.ClickException(
+                    f"not processed in time: {', '.join(u.key for u in missing)}"
+                )
+            _table(
+                ["file", "lines", "valid", "invalid", "blank", "seconds"],
+                [
+                    (
+                        u.key,
+                        found[u.key]["lines_read"],
+                        found[u.key]["valid"],
+                        found[u.key]["invalid"],
+                        found[u.key]["blank"],
+                        found[u.key]["seconds"],
+                    )
+                    for u in uploaded
+                ],
+            )
+            engine = LocalEngine(aws, Config.from_env().glue_database)
+            for ref, params in (
+                ("level_counts", {}),
+                ("latest_errors", {"limit": "5"}),
+                (
+                    "valid_vs_invalid",
+                    {"start": "2025-07-01", "end": datetime.now(UTC).date().isoformat()},
+                ),
+            ):
+                saved = resolve(ref)
+                shown = " ".join(f"-p {k}={v}" for k, v in params.items())
+                click.echo(f"\n$ loglake query {ref} {shown}".rstrip())
+                frame = engine.run(saved, saved.bind(params))
+                if ref == "latest_errors":
+                    frame = frame[["error_code", "source_uri", "source_line", "error_detail"]]
+                click.echo(render(frame, "table"), nl=False)
+        finally:
+            consumer.stop.set()
+            thread.join(timeout=10)
+    click.echo(
+        "\ndemo done: the same handler, queries and tables run on AWS with `loglake deploy`."
+    )
+
+
+def _queue_url(required: bool = True) -> str | None:
+    from .target import session
+
+    name = os.environ.get("LOGLAKE_QUEUE", "loglake-ingest")
+    sqs = session().client("sqs")
+    try:
+        url: str = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return url
+    except sqs.exceptions.QueueDoesNotExist:
+        if not required:
+            return None
+        raise click.ClickException(
+            f"queue {name!r} does not exist: pass --queue-url or set LOGLAKE_QUEUE"
+        ) from None
+
+
+def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> None:
+    import pandas as pd
+
+    from .render import render
+
+    click.echo(render(pd.DataFrame(rows, columns=headers), "table"), nl=False)
+
+
+def _log(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _print_result(result: Any) -> None:

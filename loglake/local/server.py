@@ -8,6 +8,7 @@ serialised here; reads and SQS long polls stay concurrent.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -62,6 +63,7 @@ class MotoServer:
 
     def start(self) -> str:
         """Bind and serve in a background thread; return the endpoint URL."""
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         app = _SerialWrites(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler

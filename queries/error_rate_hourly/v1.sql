@@ -4,8 +4,8 @@
 SELECT
   date_trunc('hour', event_time) AS hour,
   COUNT(*) AS total,
-  COUNT_IF(level IN ('ERROR', 'CRITICAL', 'FATAL')) AS errors,
-  ROUND(CAST(COUNT_IF(level IN ('ERROR', 'CRITICAL', 'FATAL')) AS double) / COUNT(*), 4) AS error_rate
+  SUM(CASE WHEN level IN ('ERROR', 'CRITICAL', 'FATAL') THEN 1 ELSE 0 END) AS errors,
+  ROUND(AVG(CASE WHEN level IN ('ERROR', 'CRITICAL', 'FATAL') THEN 1.0 ELSE 0.0 END), 4) AS error_rate
 FROM processed_logs
 WHERE dt BETWEEN :start AND :end
 GROUP BY 1

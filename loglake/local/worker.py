@@ -1,0 +1,150 @@
+"""Consume an SQS queue like Lambda's SQS event source mapping, and call the same handler.
+
+Batches of up to 10 messages become the exact event Lambda delivers; the handler's
+``batchItemFailures`` decide what is deleted. Failed messages reappear after the visibility
+timeout and, after the queue's receive limit, go to its dead-letter queue. While a batch is being
+processed a heartbeat keeps extending its visibility, so a big file is never handed to a second
+worker mid-way. On shutdown, received but unstarted messages are released at once; a killed worker
+loses nothing either: its messages return when their visibility runs out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from ..sqs_event import lambda_sqs_event
+
+
+@dataclass
+class LocalContext:
+    """The parts of a Lambda context object that handlers read."""
+
+    function_name: str = "loglake-worker"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:loglake-worker"
+    aws_request_id: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+class Heartbeat:
+    """Keeps a batch invisible to other consumers for as long as it is being processed."""
+
+    def __init__(
+        self, sqs: Any, queue_url: str, messages: list[dict[str, Any]], timeout: int
+    ) -> None:
+        self.sqs, self.queue_url, self.messages, self.timeout = sqs, queue_url, messages, timeout
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="loglake-heartbeat", daemon=True)
+        self.beats = 0
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(max(self.timeout / 3, 0.5)):
+            entries = [
+                {
+                    "Id": str(i),
+                    "ReceiptHandle": m["ReceiptHandle"],
+                    "VisibilityTimeout": self.timeout,
+                }
+                for i, m in enumerate(self.messages)
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            self.beats += 1
+
+
+class Worker:
+    """Long-polls one queue and hands each batch to ``handler.app.lambda_handler``."""
+
+    def __init__(
+        self,
+        queue_url: str,
+        session: boto3.Session | None = None,
+        batch_size: int = 10,
+        wait_seconds: int = 10,
+        log: Any = print,
+    ) -> None:
+        self.session = session or boto3.Session()
+        self.sqs = self.session.client("sqs")
+        self.queue_url = queue_url
+        self.batch_size = batch_size
+        self.wait_seconds = wait_seconds
+        self.log = log
+        attributes = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])[
+            "Attributes"
+        ]
+        self.queue_arn = attributes["QueueArn"]
+        self.visibility = int(attributes.get("VisibilityTimeout", "30"))
+        self.stop = threading.Event()
+        self.batches = 0
+
+    def run(self) -> None:
+        """Poll until ``stop`` is set."""
+        while not self.stop.is_set():
+            self.poll_once()
+
+    def poll_once(self) -> int:
+        """Receive and process at most one batch; return how many messages it had."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        if self.stop.is_set():
+            self.release(messages)
+            return 0
+        self.process(messages)
+        return len(messages)
+
+    def process(self, messages: list[dict[str, Any]]) -> None:
+        """Run the handler on one batch; delete what succeeded, leave the failures for redelivery."""
+        from handler.app import lambda_handler
+
+        event = lambda_sqs_event(messages, self.queue_arn)
+        started = time.monotonic()
+        with Heartbeat(self.sqs, self.queue_url, messages, self.visibility):
+            try:
+                response = lambda_handler(event, LocalContext(aws_request_id=str(uuid.uuid4())))
+                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            except Exception as exc:  # the whole batch failed: every message will be retried
+                self.log(f"batch of {len(messages)} failed, will be retried: {exc}")
+                failed = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+        self.batches += 1
+        seconds = time.monotonic() - started
+        self.log(f"batch: {len(done)} message(s) done, {len(failed)} to retry ({seconds:.2f} s)")
+
+    def release(self, messages: list[dict[str, Any]]) -> None:
+        """Give received messages back to the queue now (shutdown before processing)."""
+        self.sqs.change_message_visibility_batch(
+            QueueUrl=self.queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(messages)
+            ],
+        )

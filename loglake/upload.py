@@ -1,0 +1,110 @@
+"""Upload log files (or whole folders) to the raw bucket, and wait for their manifests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from handler.manifest import COMPLETE, manifest_key
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """One uploaded file: where it went and which version S3 gave it."""
+
+    path: Path
+    key: str
+    version: str
+    size: int
+
+
+def find_files(paths: list[str], suffixes: tuple[str, ...]) -> tuple[list[Path], list[Path]]:
+    """Files named directly, plus every file under named folders with a log suffix.
+
+    Returns (to upload, skipped): a folder's files without a configured suffix are skipped, since no
+    notification would fire for them.
+    """
+    chosen: list[Path] = []
+    skipped: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                (chosen if file.name.endswith(suffixes) else skipped).append(file)
+        elif path.is_file():
+            chosen.append(path)
+        else:
+            raise FileNotFoundError(2, "No such file or directory", raw)
+    return chosen, skipped
+
+
+def key_for(path: Path, roots: list[str], prefix: str) -> str:
+    """The object key: prefix + the path relative to the folder it was found under."""
+    for root in roots:
+        base = Path(root)
+        if base.is_dir() and path.is_relative_to(base):
+            return prefix + path.relative_to(base).as_posix()
+    return prefix + path.name
+
+
+def upload(
+    session: boto3.Session,
+    bucket: str,
+    files: list[tuple[Path, str]],
+    progress: Callable[[int], Any],
+) -> list[Uploaded]:
+    """Upload each file; ``progress`` is called with byte counts as they go."""
+    s3 = session.client("s3")
+    done = []
+    for path, key in files:
+        s3.upload_file(str(path), bucket, key, Callback=progress)
+        head = s3.head_object(Bucket=bucket, Key=key)
+        version = head.get("VersionId")
+        version = version if version and version != "null" else head["ETag"].strip('"')
+        done.append(Uploaded(path, key, version, path.stat().st_size))
+    return done
+
+
+def wait_for_manifests(
+    session: boto3.Session,
+    raw_bucket: str,
+    processed_bucket: str,
+    uploaded: list[Uploaded],
+    timeout: float,
+    on_done: Callable[[Uploaded, dict[str, Any]], Any] = lambda u, m: None,
+    manifest_prefix: str = "_manifests/",
+) -> tuple[dict[str, dict[str, Any]], list[Uploaded]]:
+    """Poll until each upload's manifest is complete for its version; return (done, still missing)."""
+    s3 = session.client("s3")
+    pending = {u.key: u for u in uploaded}
+    found: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for key, item in list(pending.items()):
+            doc = _manifest(
+                s3, processed_bucket, manifest_key(manifest_prefix, f"s3://{raw_bucket}/{key}")
+            )
+            if doc and doc.get("status") == COMPLETE and doc.get("version") == item.version:
+                found[key] = doc
+                del pending[key]
+                on_done(item, doc)
+        if pending:
+            time.sleep(0.25)
+    return found, list(pending.values())
+
+
+def _manifest(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return doc
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
+            return None
+        raise
