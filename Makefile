@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
+	$(BIN)/loglake queries check
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install

@@ -1,0 +1,49 @@
+"""The CLI's promises: every command has help with an example and appears in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from loglake.cli import main
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def commands(group: click.Group = main, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        full = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found += commands(command, full + " ")
+        else:
+            found.append((full, command))
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), commands(), ids=[n for n, _ in commands()])
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(
+    name: str, command: click.Command
+) -> None:
+    result = CliRunner().invoke(main, [*name.split(), "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output, f"`loglake {name} --help` shows no example"
+    assert f"loglake {name}" in README, f"`loglake {name}` is missing from README.md"
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["queries", "show", "nope"])
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == "Error: unknown query 'nope'; `loglake queries list` shows: "
+        + ", ".join(
+            sorted(
+                p.name for p in (Path(__file__).parent.parent / "queries").iterdir() if p.is_dir()
+            )
+        )
+        + "\n"
+    )

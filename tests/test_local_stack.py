@@ -1,0 +1,264 @@
+"""The local stack as users run it: `loglake local up` in its own process, any S3 client, the
+worker, the dead-letter queue, and a worker killed mid-batch."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from loglake.local.server import free_port
+
+from .conftest import SAMPLE, good, ndjson
+
+pytestmark = pytest.mark.slow
+LOGLAKE = [sys.executable, "-m", "loglake.cli"]
+
+
+class Proc:
+    """A loglake command in its own process, its output collected line by line."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            LOGLAKE + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not seen; output:\n" + "\n".join(self.lines[-40:]))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+
+class Stack:
+    def __init__(self, url: str, env: dict[str, str]) -> None:
+        self.url, self.env = url, env
+        self.session = boto3.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+        )
+        self.s3 = self.session.client("s3", endpoint_url=url)
+        self.sqs = self.session.client("sqs", endpoint_url=url)
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            LOGLAKE + list(args), env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+    def manifest(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.s3.get_object(
+                Bucket="loglake-processed", Key=f"_manifests/s3/loglake-raw/{key}.json"
+            )["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        doc: dict[str, Any] = json.loads(body.read())
+        return doc
+
+    def wait_manifest(
+        self, key: str, status: str = "complete", timeout: float = 60
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            doc = self.manifest(key)
+            if doc and doc["status"] == status:
+                return doc
+            time.sleep(0.2)
+        raise AssertionError(f"no {status} manifest for {key}: {self.manifest(key)}")
+
+    def query(self, *args: str) -> list[dict[str, Any]]:
+        result = self.cli("query", *args, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        rows: list[dict[str, Any]] = json.loads(result.stdout)
+        return rows
+
+    def depth(self, name: str) -> int:
+        url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def start_stack(tmp_path: Path, *extra: str) -> tuple[Proc, Stack]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_REGION="us-east-1",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
+    proc = Proc(["local", "up", "--port", str(port), *extra], env)
+    proc.wait_for("Ctrl-C stops")
+    return proc, Stack(url, env | {"AWS_ENDPOINT_URL": url})
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    proc, running = start_stack(tmp_path, "--visibility-timeout", "3")
+    yield running
+    assert proc.stop() == 0
+    assert any("stopped" in line for line in proc.lines)
+
+
+def test_boto3_and_aws_cli_uploads_are_processed_with_exact_counts(
+    stack: Stack, tmp_path: Path
+) -> None:
+    stack.s3.put_object(Bucket="loglake-raw", Key="boto3/sample_log.log", Body=SAMPLE.read_bytes())
+    big = tmp_path / "cli.log.gz"
+    big.write_bytes(
+        gzip.compress(
+            ndjson(*(good(i, f"2025-07-{20 + i % 2}") for i in range(500)), "oops", "").encode()
+        )
+    )
+    aws = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "aws"),
+            "--endpoint-url",
+            stack.url,
+            "s3",
+            "cp",
+            str(big),
+            "s3://loglake-raw/cli/app.log.gz",
+        ],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert aws.returncode == 0, aws.stderr
+    stack.s3.put_object(Bucket="loglake-raw", Key="ignored/readme.txt", Body=b"not a log")
+    sample = stack.wait_manifest("boto3/sample_log.log")
+    app = stack.wait_manifest("cli/app.log.gz")
+    assert (sample["lines_read"], sample["valid"], sample["invalid"], sample["blank"]) == (
+        4,
+        3,
+        1,
+        0,
+    )
+    assert (app["lines_read"], app["valid"], app["invalid"], app["blank"]) == (502, 500, 1, 1)
+    assert stack.manifest("ignored/readme.txt") is None
+    assert stack.query("level_counts") == [
+        {"level": "INFO", "log_count": 501},
+        {"level": "DEBUG", "log_count": 1},
+        {"level": "ERROR", "log_count": 1},
+    ]
+    status = stack.cli("status")
+    assert status.returncode == 0, status.stderr
+    assert "objects processed  2" in status.stdout and "valid 503" in status.stdout
+    again = stack.cli("backfill", "s3://loglake-raw/")
+    assert again.returncode == 0, again.stderr
+    assert "processed 0, already up to date 2" in again.stdout
+    assert stack.query("level_counts")[0]["log_count"] == 501
+
+
+def test_upload_wait_prints_counts(stack: Stack, tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    (folder / "web").mkdir(parents=True)
+    (folder / "web" / "a.log").write_text(ndjson(good(1), good(2), "bad"))
+    (folder / "web" / "b.jsonl").write_text(ndjson(good(3)))
+    (folder / "notes.txt").write_text("skip me")
+    result = stack.cli("upload", str(folder), "--prefix", "batch1/", "--wait", "--timeout", "60")
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stderr and "notes.txt" in result.stderr
+    lines = [
+        line.split() for line in result.stdout.splitlines() if line.strip().startswith("batch1/")
+    ]
+    assert [row[:4] for row in lines] == [
+        ["batch1/web/a.log", "2", "1", "0"],
+        ["batch1/web/b.jsonl", "1", "0", "0"],
+    ]
+
+
+def test_poison_message_is_dead_lettered_after_three_receives(stack: Stack) -> None:
+    url = stack.sqs.get_queue_url(QueueName="loglake-ingest")["QueueUrl"]
+    stack.sqs.send_message(QueueUrl=url, MessageBody="this is not an S3 notification")
+    stack.s3.put_object(
+        Bucket="loglake-raw", Key="fine.log", Body=ndjson(good(1), good(2)).encode()
+    )
+    assert stack.wait_manifest("fine.log")["valid"] == 2
+    deadline = time.monotonic() + 60
+    while stack.depth("loglake-ingest-dlq") == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert stack.depth("loglake-ingest-dlq") == 1
+    dlq = stack.sqs.get_queue_url(QueueName="loglake-ingest-dlq")["QueueUrl"]
+    dead = stack.sqs.receive_message(QueueUrl=dlq, AttributeNames=["ApproximateReceiveCount"])[
+        "Messages"
+    ][0]
+    assert dead["Body"] == "this is not an S3 notification"
+
+
+def test_killed_worker_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+    server, stack = start_stack(tmp_path, "--no-worker", "--visibility-timeout", "4")
+    try:
+        lines = 60_000
+        body = ndjson(*(good(i, f"2025-07-{10 + i % 5}") for i in range(lines)), "bad")
+        stack.s3.put_object(Bucket="loglake-raw", Key="big.log", Body=body.encode())
+        slow = stack.env | {"CHUNK_BYTES": "65536"}
+        first = Proc(["worker", "--wait-seconds", "1"], slow)
+        stack.wait_manifest("big.log", status="in_progress")
+        first.stop(signal.SIGKILL)
+        partial = stack.manifest("big.log")
+        assert partial is not None and partial["status"] == "in_progress"
+        second = Proc(["worker", "--wait-seconds", "1"], stack.env)
+        done = stack.wait_manifest("big.log", timeout=120)
+        assert (done["valid"], done["invalid"]) == (lines, 1)
+        rows = stack.query(
+            "valid_vs_invalid",
+            "-p",
+            "start=2025-07-01",
+            "-p",
+            f"end={time.strftime('%Y-%m-%d', time.gmtime())}",
+        )
+        assert rows == [{"source_uri": "s3://loglake-raw/big.log", "valid": lines, "invalid": 1}]
+        assert second.stop() == 0
+    finally:
+        server.stop()
+
+
+def test_stopped_stack_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    env.update(AWS_MAX_ATTEMPTS="1")
+    result = subprocess.run(
+        [*LOGLAKE, "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: cannot reach") and result.stderr.count("\n") == 1
