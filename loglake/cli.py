@@ -657,6 +657,92 @@ def demo(lines: int) -> None:
     )
 
 
+@main.group(cls=LoglakeGroup)
+def layer() -> None:
+    """Build and verify the Lambda layer (pandas, pyarrow, awswrangler, ...)."""
+
+
+@layer.command("build")
+@click.option("--arch", type=click.Choice(["arm64", "x86_64"]), default="arm64", show_default=True)
+@click.option(
+    "--python", "python", default="3.12", show_default=True, help="Target Python version."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+)
+def layer_build(arch: str, python: str, out: Path) -> None:
+    """Build a slim, byte-reproducible layer zip for the target; print its size report and sha256.
+
+    Example:
+
+        loglake layer build --arch arm64 --python 3.12 --out dist/
+    """
+    from .layer import build, iter_report
+
+    report = build(arch, python, out, log=_log)
+    for line in iter_report(report):
+        click.echo(line)
+    for rule, size in report.removed.items():
+        click.echo(f"pruned {size / 1e6:8.1f} MB  {rule}")
+    click.echo(
+        f"stripped with {report.stripped_with or '-'}; .pyc for {report.compiled_for or '- (none)'}"
+    )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{report.path}  sha256 {report.sha256}")
+
+
+@layer.command("verify")
+@click.argument("zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--arch",
+    type=click.Choice(["arm64", "x86_64"]),
+    help="Expected architecture (default: from the name).",
+)
+def layer_verify(zip_path: Path, arch: str | None) -> None:
+    """Check a layer: every native library's ELF machine; for this machine's Python and
+    architecture also import the handler from it in isolation and convert the sample.
+
+    Example:
+
+        loglake layer verify dist/loglake-layer-py3.12-arm64.zip
+    """
+    from .layer import LayerError, verify
+
+    arch = arch or ("arm64" if "arm64" in zip_path.name else "x86_64")
+    problems = verify(zip_path, arch, log=_log)
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise LayerError(f"{zip_path} failed {len(problems)} check(s)")
+    click.echo(f"ok: {zip_path}")
+
+
+@main.command("package")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+)
+def package_cmd(out: Path) -> None:
+    """Build the function zip (handler/ and glue_ddl/ only), reproducibly; print its sha256.
+
+    Example:
+
+        loglake package --out dist/
+    """
+    from .layer import package
+
+    report = package(out)
+    click.echo(
+        f"{report.path}  {report.unzipped:,} bytes unzipped, {report.zipped:,} zipped  sha256 {report.sha256}"
+    )
+
+
 def _queue_url(required: bool = True) -> str | None:
     from .target import session
 
