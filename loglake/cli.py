@@ -686,7 +686,7 @@ def layer_build(arch: str, python: str, out: Path) -> None:
     for line in iter_report(report):
         click.echo(line)
     for rule, size in report.removed.items():
-        click.echo(f"pruned {size / 1e6:8.1f} MB  {rule}")
+        click.echo(f"pruned {size / 2**20:8.1f} MiB  {rule}")
     click.echo(
         f"stripped with {report.stripped_with or '-'}; .pyc for {report.compiled_for or '- (none)'}"
     )

@@ -85,7 +85,9 @@ def _is_dev_dir(rel: Path) -> bool:
 # load. libarrow_substrait stays: pyarrow's core extension links against it.
 _UNUSED_PYARROW = re.compile(
     r"^(_flight\.|flight\.py|libarrow_flight|libarrow_python_flight|_gandiva|gandiva\.|libgandiva"
-    r"|_substrait\.|substrait\.py|_cuda\.|cuda\.py|libarrow_testing|_hdfs\.|_azurefs\.|_gcsfs\.)"
+    r"|_substrait\.|substrait\.py|_cuda\.|cuda\.py|libarrow_testing|_hdfs\.|_azurefs\.|_gcsfs\."
+    r"|_pyarrow_cpp_tests\.|_feather\.|feather\.py|_dataset_orc\.|_parquet_encryption\."
+    r"|_dataset_parquet_encryption\.|libarrow_python_parquet_encryption)"
 )
 
 
@@ -112,6 +114,12 @@ def _is_unused_powertools(rel: Path) -> bool:
     return rel.parts in _UNUSED_POWERTOOLS
 
 
+_UNUSED_TOOLS = {
+    ("numpy", "f2py"),
+    ("numpy", "_pyinstaller"),
+    ("pandas", "plotting", "_matplotlib"),
+}
+
 PRUNE_RULES: dict[str, Callable[[Path], bool]] = {
     "runtime-provided (boto3, botocore, s3transfer, urllib3, jmespath)": _is_runtime_provided,
     "__pycache__": lambda rel: rel.name == "__pycache__",
@@ -121,6 +129,9 @@ PRUNE_RULES: dict[str, Callable[[Path], bool]] = {
     "Powertools utilities the handler never imports": _is_unused_powertools,
     "numpy's SIMD test module": lambda rel: (
         rel.parts[:2] == ("numpy", "_core") and rel.name.startswith("_simd.")
+    ),
+    "static libraries, f2py, matplotlib plotting backend": lambda rel: (
+        rel.suffix == ".a" or rel.parts in _UNUSED_TOOLS
     ),
 }
 
@@ -292,7 +303,7 @@ def _compile(tree: Path, version: str, log: Log) -> str | None:
         return None
     env = dict(os.environ, PYTHONHASHSEED="0")  # set and frozenset constants in a fixed order
     subprocess.run(
-        [interpreter, "-m", "compileall", "-q", "-b", "-j", "0", "--invalidation-mode", "unchecked-hash",
+        [interpreter, "-OO", "-m", "compileall", "-q", "-b", "-j", "0", "--invalidation-mode", "unchecked-hash",
          "-d", "/opt/python", str(tree)],
         check=True, env=env, capture_output=True,
     )  # fmt: skip
@@ -415,14 +426,12 @@ def verify(zip_path: Path, arch: str, log: Log = print) -> list[str]:
         ]
         log(f"{len(libraries)} native libraries checked for {arch}: {len(wrong)} wrong")
         host_arch = {"x86_64": "x86_64", "aarch64": "arm64"}.get(os.uname().machine)
-        python = re.search(r"py(\d+\.\d+)", zip_path.name)
-        same_python = (
-            python and python.group(1) == f"{sys.version_info.major}.{sys.version_info.minor}"
-        )
-        if host_arch == arch and same_python:
-            problems += _smoke_test(base / "python", log)
+        version = re.search(r"py(\d+\.\d+)", zip_path.name)
+        interpreter = find_python(version.group(1)) if version else None
+        if host_arch == arch and interpreter:
+            problems += _smoke_test(base / "python", interpreter, log)
         else:
-            log("import test skipped: the layer is not for this machine's Python and architecture")
+            log("import test skipped: no interpreter here for the layer's Python and architecture")
     return problems
 
 
@@ -461,7 +470,7 @@ print(f"import {seconds:.3f}")
 """
 
 
-def _smoke_test(layer_python: Path, log: Log) -> list[str]:
+def _smoke_test(layer_python: Path, interpreter: str, log: Log) -> list[str]:
     """Import the handler from the layer only (plus boto3, as Lambda provides it) and convert."""
     with tempfile.TemporaryDirectory(prefix="loglake-runtime-") as runtime:
         for name in (*RUNTIME_PROVIDED, "dateutil", "six"):
@@ -472,13 +481,13 @@ def _smoke_test(layer_python: Path, log: Log) -> list[str]:
         sample = ROOT / "loglake" / "samples" / "sample_log.log"
         code = f"import sys; sys.path[:0] = {path.split(os.pathsep)!r}\n" + SMOKE
         result = subprocess.run(
-            [sys.executable, "-S", "-I", "-c", code, str(sample), str(layer_python)],
+            [interpreter, "-S", "-I", "-c", code, str(sample), str(layer_python)],
             capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), "AWS_REGION": "us-east-1"},
         )  # fmt: skip
     if result.returncode != 0:
         return [f"handler does not run from the layer: {result.stderr.strip()[-1500:]}"]
     log(
-        f"handler imported from the layer and converted the sample ({result.stdout.strip()} s cold import)"
+        f"handler imported from the layer by {interpreter} in {result.stdout.strip().split()[-1]} s; sample converted"
     )
     return []
 
@@ -512,9 +521,10 @@ def _is_elf(path: Path) -> bool:
 
 
 def iter_report(report: Report, top: int = 12) -> Iterator[str]:
-    """The size report as lines of a table."""
-    yield f"{'package':<32} {'unzipped MB':>12}"
+    """The size report as lines of a table, in MiB (Lambda's limits are 50 MiB zipped for a direct
+    upload and 250 MiB unzipped for function + layers)."""
+    yield f"{'package':<32} {'unzipped MiB':>12}"
     for name, size in report.packages[:top]:
-        yield f"{name:<32} {size / 1e6:>12.1f}"
-    yield f"{'total unzipped':<32} {report.unzipped / 1e6:>12.1f}"
-    yield f"{'zipped':<32} {report.zipped / 1e6:>12.1f}"
+        yield f"{name:<32} {size / 2**20:>12.1f}"
+    yield f"{'total unzipped':<32} {report.unzipped / 2**20:>12.1f}   ({report.unzipped:,} bytes)"
+    yield f"{'zipped':<32} {report.zipped / 2**20:>12.1f}   ({report.zipped:,} bytes)"
