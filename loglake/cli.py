@@ -743,6 +743,103 @@ def package_cmd(out: Path) -> None:
     )
 
 
+@main.command()
+@click.option("--stack", required=True, help="CloudFormation stack name.")
+@click.option("--layer", default="build", show_default=True, help="build, managed, or a layer ARN.")
+@click.option("--prefix", default="loglake", show_default=True, help="Prefix of resource names.")
+@click.option(
+    "--suffix", "suffixes", multiple=True, help="Object suffixes that trigger processing (repeat)."
+)
+@click.option("--arch", type=click.Choice(["arm64", "x86_64"]), default="arm64", show_default=True)
+@click.option("--runtime", default="python3.12", show_default=True)
+@click.option("--memory", default=1024, show_default=True, help="Lambda memory, MB.")
+@click.option(
+    "--timeout",
+    default=300,
+    show_default=True,
+    help="Lambda timeout, seconds (queue visibility is 6x).",
+)
+@click.option(
+    "--alarm-email", default="", help="Send alarms to this address (confirm the SNS e-mail)."
+)
+def deploy(
+    stack: str,
+    layer: str,
+    prefix: str,
+    suffixes: tuple[str, ...],
+    arch: str,
+    runtime: str,
+    memory: int,
+    timeout: int,
+    alarm_email: str,
+) -> None:
+    """Deploy (or update) the whole pipeline as one CloudFormation stack, through a change set.
+
+    Packages the function, builds the layer (or uses the managed one or an ARN), uploads both,
+    shows progress and prints the outputs. Uses the standard credential chain (--profile, --region).
+
+    Example:
+
+        loglake deploy --stack demo --region eu-west-1 --layer build
+    """
+    from .deploy import Settings
+    from .deploy import deploy as run
+    from .local.provision import DEFAULT_SUFFIXES
+    from .target import session
+
+    settings = Settings(
+        stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or DEFAULT_SUFFIXES,
+        architecture=arch, runtime=runtime, memory=memory, timeout=timeout, alarm_email=alarm_email,
+    )  # fmt: skip
+    outputs = run(settings, session(), log=_log)
+    for key, value in outputs.items():
+        click.echo(f"{key:<22} {value}")
+
+
+@main.command()
+@click.option("--stack", required=True, help="CloudFormation stack name.")
+@click.option("--prefix", default="loglake", show_default=True, help="Prefix used at deploy.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def destroy(stack: str, prefix: str, yes: bool) -> None:
+    """Empty the stack's buckets (every version) and delete the stack: nothing is left behind.
+
+    Example:
+
+        loglake destroy --stack demo --yes
+    """
+    from .deploy import destroy as run
+    from .target import session
+
+    if not yes:
+        click.confirm(f"Delete stack {stack} and ALL data in its buckets?", abort=True)
+    run(stack, session(), log=_log, prefix=prefix)
+
+
+@main.command()
+@click.option(
+    "--suffix", "suffixes", multiple=True, help="Object suffixes that trigger processing (repeat)."
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
+)
+def template(suffixes: tuple[str, ...], output: Path | None) -> None:
+    """Print the deployable CloudFormation template (infra/template.yaml + tables from glue_ddl/).
+
+    Example:
+
+        loglake template -o dist/template.json && cfn-lint dist/template.json
+    """
+    from .deploy import render
+    from .local.provision import DEFAULT_SUFFIXES
+
+    text = json.dumps(render(suffixes or DEFAULT_SUFFIXES), indent=1, sort_keys=True) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
 def _queue_url(required: bool = True) -> str | None:
     from .target import session
 

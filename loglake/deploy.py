@@ -1,0 +1,347 @@
+"""``loglake deploy`` / ``loglake destroy``: the whole pipeline from one template, and back.
+
+The committed ``infra/template.yaml`` is rendered before use: one ``AWS::Glue::Table`` per file in
+``glue_ddl/`` (generated from the same parser the handler uses, so the columns are defined once)
+and one queue notification per log suffix. Deployment goes through a change set, so an unchanged
+stack reports "no changes" and nothing is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from botocore.exceptions import ClientError
+
+from handler.ddl import load_tables
+from handler.exceptions import LoglakeError
+
+from .catalog import table_input
+from .local.provision import DEFAULT_SUFFIXES
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
+TEMPLATE_BODY_LIMIT = 51_200
+#: The AWS SDK for pandas managed layer (account 336392948345); pass an ARN to pick another version.
+MANAGED_LAYER = "arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python{py}{arch}:{version}"
+MANAGED_LAYER_VERSION = 5
+Log = Callable[[str], object]
+
+
+class DeployError(LoglakeError):
+    """The stack could not be created, updated or deleted."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``loglake deploy`` was asked for."""
+
+    stack: str
+    prefix: str = "loglake"
+    layer: str = "build"  # build | managed | an ARN
+    suffixes: tuple[str, ...] = DEFAULT_SUFFIXES
+    architecture: str = "arm64"
+    runtime: str = "python3.12"
+    memory: int = 1024
+    timeout: int = 300
+    alarm_email: str = ""
+
+
+def render(
+    suffixes: tuple[str, ...] = DEFAULT_SUFFIXES, ddl_dir: Path | None = None
+) -> dict[str, Any]:
+    """The deployable template: tables from glue_ddl/, one notification per suffix."""
+    template: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    resources = template["Resources"]
+    resources["RawBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"] = [
+        {
+            "Event": "s3:ObjectCreated:*",
+            "Queue": {"Fn::GetAtt": ["IngestQueue", "Arn"]},
+            "Filter": {"S3Key": {"Rules": [{"Name": "suffix", "Value": suffix}]}},
+        }
+        for suffix in suffixes
+    ]
+    for name, table in load_tables(ddl_dir).items():
+        rendered = table_input(table.render("${ProcessedBucket}"), name)
+        resources[_logical_id(name)] = {
+            "Type": "AWS::Glue::Table",
+            "DependsOn": "GlueDatabaseResource",
+            "Properties": {
+                "CatalogId": {"Ref": "AWS::AccountId"},
+                "DatabaseName": {"Ref": "GlueDatabase"},
+                "TableInput": _substitute(rendered),
+            },
+        }
+    return template
+
+
+def _logical_id(table: str) -> str:
+    return "".join(part.capitalize() for part in table.split("_")) + "Table"
+
+
+def _substitute(value: Any) -> Any:
+    """Strings naming the processed bucket become ``Fn::Sub``; Athena's own ``${dt}`` stays literal."""
+    if isinstance(value, dict):
+        return {k: _substitute(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v) for v in value]
+    if isinstance(value, str) and "${ProcessedBucket}" in value:
+        return {"Fn::Sub": re.sub(r"\$\{(?!ProcessedBucket\})", "${!", value)}
+    return value
+
+
+def deploy(
+    settings: Settings, session: boto3.Session, log: Log = print, dist: Path = Path("dist")
+) -> dict[str, str]:
+    """Create or update the stack through a change set; return its outputs."""
+    from .layer import build, package
+
+    account = session.client("sts").get_caller_identity()["Account"]
+    region = session.region_name or "us-east-1"
+    cfn, s3 = session.client("cloudformation"), session.client("s3")
+    artifacts = f"{settings.prefix}-artifacts-{account}-{region}"
+    _artifact_bucket(s3, artifacts, region)
+    function = package(dist)
+    code_key = _upload(
+        s3, artifacts, f"{settings.stack}/function/{function.sha256}.zip", function.path, log
+    )
+    parameters = {
+        "NamePrefix": settings.prefix,
+        "ArtifactBucket": artifacts,
+        "FunctionCodeKey": code_key,
+        "Architecture": settings.architecture,
+        "Runtime": settings.runtime,
+        "FunctionMemory": str(settings.memory),
+        "FunctionTimeout": str(settings.timeout),
+        "QueueVisibilityTimeout": str(max(6 * settings.timeout, 180)),
+        "AlarmEmail": settings.alarm_email,
+        "LayerS3Key": "unused",  # replaced below for a built layer
+        "LayerArn": "",
+    }
+    if settings.layer == "build":
+        built = build(settings.architecture, settings.runtime.removeprefix("python"), dist, log=log)
+        parameters["LayerS3Key"] = _upload(
+            s3, artifacts, f"{settings.stack}/layer/{built.sha256}.zip", built.path, log
+        )
+    elif settings.layer == "managed":
+        py = settings.runtime.removeprefix("python").replace(".", "")
+        arch = "-Arm64" if settings.architecture == "arm64" else ""
+        parameters["LayerArn"] = MANAGED_LAYER.format(
+            region=region, py=py, arch=arch, version=MANAGED_LAYER_VERSION
+        )
+    elif settings.layer.startswith("arn:"):
+        parameters["LayerArn"] = settings.layer
+    else:
+        raise DeployError(f"--layer takes build, managed or a layer ARN, not {settings.layer!r}")
+    body = json.dumps(render(settings.suffixes), indent=1, sort_keys=True)
+    template = _template_argument(s3, artifacts, settings.stack, body)
+    current = _stack(cfn, settings.stack)
+    if current and _unchanged(cfn, settings.stack, current, body, parameters):
+        log("no changes")
+        return _outputs(current)
+    _run_change_set(cfn, settings.stack, template, parameters, exists=current is not None, log=log)
+    final = _stack(cfn, settings.stack)
+    assert final is not None
+    return _outputs(final)
+
+
+def destroy(stack: str, session: boto3.Session, log: Log = print, prefix: str = "loglake") -> None:
+    """Empty the stack's buckets (every version) and delete the stack and its artifacts."""
+    cfn, s3 = session.client("cloudformation"), session.client("s3")
+    if _stack(cfn, stack) is None:
+        raise DeployError(f"stack {stack!r} does not exist in {session.region_name}")
+    pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
+    buckets = [
+        r["PhysicalResourceId"]
+        for page in pages
+        for r in page["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+    ]
+    for bucket in buckets:
+        removed = empty_bucket(s3, bucket)
+        log(f"emptied s3://{bucket} ({removed} object versions)")
+    cfn.delete_stack(StackName=stack)
+    _wait(cfn, stack, log, deleting=True)
+    account = session.client("sts").get_caller_identity()["Account"]
+    artifacts = f"{prefix}-artifacts-{account}-{session.region_name or 'us-east-1'}"
+    try:
+        removed = empty_bucket(s3, artifacts, prefix=f"{stack}/")
+        log(f"removed {removed} artifact(s) of {stack} from s3://{artifacts}")
+        if not s3.list_object_versions(Bucket=artifacts, MaxKeys=1).get("Versions"):
+            s3.delete_bucket(Bucket=artifacts)
+            log(f"deleted s3://{artifacts} (no other stack uses it)")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+
+
+def empty_bucket(s3: Any, bucket: str, prefix: str = "") -> int:
+    """Delete every object version and delete marker under ``prefix``; return how many."""
+    removed = 0
+    try:
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+        for page in pages:
+            keys = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            for start in range(0, len(keys), 1000):
+                s3.delete_objects(
+                    Bucket=bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
+                )
+            removed += len(keys)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+    return removed
+
+
+def _artifact_bucket(s3: Any, name: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=name)
+        return
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in {"404", "NoSuchBucket", "NotFound"}:
+            raise
+    options = (
+        {}
+        if region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    )
+    s3.create_bucket(Bucket=name, **options)
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        },
+    )  # fmt: skip
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+
+
+def _upload(s3: Any, bucket: str, key: str, path: Path, log: Log) -> str:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        log(f"s3://{bucket}/{key} already uploaded")
+    except ClientError:
+        log(f"uploading {path.name} ({path.stat().st_size / 2**20:.1f} MiB) to s3://{bucket}/{key}")
+        s3.upload_file(str(path), bucket, key)
+    return key
+
+
+def _template_argument(s3: Any, bucket: str, stack: str, body: str) -> dict[str, str]:
+    if len(body.encode()) <= TEMPLATE_BODY_LIMIT:
+        return {"TemplateBody": body}
+    import hashlib
+
+    key = f"{stack}/template/{hashlib.sha256(body.encode()).hexdigest()}.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+    return {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
+
+
+def _stack(cfn: Any, name: str) -> dict[str, Any] | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in exc.response["Error"].get("Message", ""):
+            return None
+        raise
+    live = [s for s in stacks if s["StackStatus"] not in {"DELETE_COMPLETE", "REVIEW_IN_PROGRESS"}]
+    return live[0] if live else None
+
+
+def _unchanged(
+    cfn: Any, name: str, stack: dict[str, Any], body: str, parameters: dict[str, str]
+) -> bool:
+    deployed = cfn.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+    deployed_text = (
+        deployed if isinstance(deployed, str) else json.dumps(deployed, indent=1, sort_keys=True)
+    )
+    have = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    same_parameters = all(have.get(k, "") == v for k, v in parameters.items())
+    try:
+        same_template = json.loads(deployed_text) == json.loads(body)
+    except json.JSONDecodeError:
+        same_template = False
+    return same_template and same_parameters and stack["StackStatus"].endswith("_COMPLETE")
+
+
+def _run_change_set(
+    cfn: Any,
+    stack: str,
+    template: dict[str, str],
+    parameters: dict[str, str],
+    exists: bool,
+    log: Log,
+) -> None:
+    name = f"loglake-{int(time.time())}"
+    cfn.create_change_set(
+        StackName=stack,
+        ChangeSetName=name,
+        ChangeSetType="UPDATE" if exists else "CREATE",
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        **template,
+    )
+    while True:
+        change = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
+        if change["Status"] in {"CREATE_COMPLETE", "FAILED"}:
+            break
+        time.sleep(2)
+    if change["Status"] == "FAILED":
+        reason = change.get("StatusReason", "")
+        cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+        if "didn't contain changes" in reason or "No updates" in reason:
+            log("no changes")
+            return
+        raise DeployError(f"change set failed: {reason}")
+    log(
+        f"{'updating' if exists else 'creating'} stack {stack}: {len(change.get('Changes', []))} change(s)"
+    )
+    cfn.execute_change_set(StackName=stack, ChangeSetName=name)
+    _wait(cfn, stack, log)
+
+
+def _wait(cfn: Any, stack: str, log: Log, deleting: bool = False) -> None:
+    """Print stack events as they come until the stack settles."""
+    seen: set[str] = set()
+    while True:
+        try:
+            events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
+            status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        except ClientError as exc:
+            if deleting and "does not exist" in exc.response["Error"].get("Message", ""):
+                log(f"stack {stack} deleted")
+                return
+            raise
+        for event in reversed(events):
+            if event["EventId"] not in seen:
+                seen.add(event["EventId"])
+                reason = (
+                    f"  {event['ResourceStatusReason']}"
+                    if event.get("ResourceStatusReason")
+                    else ""
+                )
+                log(f"  {event['LogicalResourceId']:<28} {event['ResourceStatus']}{reason}")
+        if status.endswith("_COMPLETE") or status.endswith("_FAILED"):
+            if deleting and status == "DELETE_COMPLETE":
+                log(f"stack {stack} deleted")
+                return
+            if "ROLLBACK" in status or status.endswith("_FAILED"):
+                raise DeployError(f"stack {stack} ended in {status}; the events above say why")
+            return
+        time.sleep(3)
+
+
+def _outputs(stack: dict[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
