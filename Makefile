@@ -22,6 +22,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	mkdir -p dist && $(BIN)/loglake template -o dist/template.json && $(BIN)/cfn-lint dist/template.json
 
 format: install
 	$(BIN)/ruff format .

@@ -107,7 +107,11 @@ def deploy(
     cfn, s3 = session.client("cloudformation"), session.client("s3")
     artifacts = f"{settings.prefix}-artifacts-{account}-{region}"
     _artifact_bucket(s3, artifacts, region)
-    function = package(dist)
+    python = settings.runtime.removeprefix("python")
+    managed = settings.layer == "managed"
+    function = package(
+        dist, extras_for=(settings.architecture, python) if managed else None, log=log
+    )
     code_key = _upload(
         s3, artifacts, f"{settings.stack}/function/{function.sha256}.zip", function.path, log
     )
@@ -125,7 +129,7 @@ def deploy(
         "LayerArn": "",
     }
     if settings.layer == "build":
-        built = build(settings.architecture, settings.runtime.removeprefix("python"), dist, log=log)
+        built = build(settings.architecture, python, dist, log=log)
         parameters["LayerS3Key"] = _upload(
             s3, artifacts, f"{settings.stack}/layer/{built.sha256}.zip", built.path, log
         )

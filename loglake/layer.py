@@ -345,14 +345,32 @@ def write_zip(
     tmp.replace(target)
 
 
-def package(out: Path) -> Report:
-    """The function zip: ``handler/`` and ``glue_ddl/`` only."""
+def package(out: Path, extras_for: tuple[str, str] | None = None, log: Log = print) -> Report:
+    """The function zip: ``handler/`` and ``glue_ddl/`` only.
+
+    With ``extras_for=(arch, python)`` it also carries ``layer/managed-extras.txt`` (Powertools and
+    orjson), which the AWS SDK for pandas managed layer does not provide.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    files = [p for p in (ROOT / "handler").rglob("*.py")] + sorted(
-        (ROOT / "glue_ddl").glob("*.sql")
-    )
-    target = out / "loglake-function.zip"
-    write_zip(ROOT, target, paths=files)
+    code = [p for p in (ROOT / "handler").rglob("*.py")] + sorted((ROOT / "glue_ddl").glob("*.sql"))
+    if extras_for is None:
+        target = out / "loglake-function.zip"
+        write_zip(ROOT, target, paths=code)
+        return measure(target)
+    arch, python = extras_for
+    requirements = LAYER_DIR / "managed-extras.txt"
+    with tempfile.TemporaryDirectory(prefix="loglake-function-") as tmp:
+        base = Path(tmp)
+        wheels = _wheels(arch, python, requirements, log)
+        _pip(["install", "--no-index", "--find-links", str(wheels), "--target", str(base), "--no-compile",
+              *_platform_flags(arch, python), "-r", str(requirements)], log)  # fmt: skip
+        prune(base)
+        for path in code:
+            copy = base / path.relative_to(ROOT)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+        target = out / f"loglake-function-with-extras-py{python}-{arch}.zip"
+        write_zip(base, target)
     return measure(target)
 
 
