@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,8 @@ def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's server on a free loopback port; boto3 reaches it over HTTP via AWS_ENDPOINT_URL."""
     server = MotoServer()
     url = server.start()
+    # An in-process server shares moto's state with every earlier test in this process: start clean.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).close()
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     handler.app._pipeline = None
     yield url
