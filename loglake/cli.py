@@ -418,14 +418,12 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     """
     from handler.config import Config
 
-    from .local.provision import DEFAULT_SUFFIXES
+    from .local.provision import suffixes_from_env
     from .target import session
     from .upload import find_files, key_for, wait_for_manifests
     from .upload import upload as put
 
-    suffixes = tuple(
-        s for s in os.environ.get("LOG_SUFFIXES", ",".join(DEFAULT_SUFFIXES)).split(",") if s
-    )
+    suffixes = suffixes_from_env()
     files, skipped = find_files(list(paths), suffixes)
     for path in skipped:
         click.echo(
@@ -538,13 +536,11 @@ def backfill(uri: str) -> None:
     from handler.pipeline import Pipeline
     from handler.source import split_s3_uri
 
-    from .local.provision import DEFAULT_SUFFIXES
+    from .local.provision import suffixes_from_env
     from .target import session
 
     bucket, prefix = split_s3_uri(uri)
-    suffixes = tuple(
-        s for s in os.environ.get("LOG_SUFFIXES", ",".join(DEFAULT_SUFFIXES)).split(",") if s
-    )
+    suffixes = suffixes_from_env()
     pipeline = Pipeline(Config.from_env(), session())
     pages = pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     keys = [
@@ -784,11 +780,11 @@ def deploy(
     """
     from .deploy import Settings
     from .deploy import deploy as run
-    from .local.provision import DEFAULT_SUFFIXES
+    from .local.provision import suffixes_from_env
     from .target import session
 
     settings = Settings(
-        stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or DEFAULT_SUFFIXES,
+        stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or suffixes_from_env(),
         architecture=arch, runtime=runtime, memory=memory, timeout=timeout, alarm_email=alarm_email,
     )  # fmt: skip
     outputs = run(settings, session(), log=_log)
@@ -830,9 +826,9 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
         loglake template -o dist/template.json && cfn-lint dist/template.json
     """
     from .deploy import render
-    from .local.provision import DEFAULT_SUFFIXES
+    from .local.provision import suffixes_from_env
 
-    text = json.dumps(render(suffixes or DEFAULT_SUFFIXES), indent=1, sort_keys=True) + "\n"
+    text = json.dumps(render(suffixes or suffixes_from_env()), indent=1, sort_keys=True) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

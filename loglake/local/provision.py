@@ -4,6 +4,7 @@ bucket's notification, and the Glue tables. Used by ``loglake local up`` against
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,12 @@ from handler.config import Config
 from ..catalog import apply
 
 DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".ndjson")
+
+
+def suffixes_from_env() -> tuple[str, ...]:
+    """The object suffixes that trigger processing: ``LOG_SUFFIXES`` (comma-separated) or the defaults."""
+    raw = os.environ.get("LOG_SUFFIXES", "")
+    return tuple(s.strip() for s in raw.split(",") if s.strip()) or DEFAULT_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 from handler.config import Config
 
 from ..target import session
-from .provision import Names, Stack, provision
+from .provision import Names, Stack, provision, suffixes_from_env
 from .server import MotoServer
 from .worker import Worker
 
@@ -130,9 +130,5 @@ def names_from_env(**overrides: Any) -> Names:
         queue=os.environ.get("LOGLAKE_QUEUE", Names.queue),
         dead_letter_queue=os.environ.get("LOGLAKE_QUEUE", Names.queue) + "-dlq",
     )
-    if os.environ.get("LOG_SUFFIXES"):
-        names = replace(
-            names,
-            suffixes=tuple(s.strip() for s in os.environ["LOG_SUFFIXES"].split(",") if s.strip()),
-        )
+    names = replace(names, suffixes=suffixes_from_env())
     return replace(names, **{k: v for k, v in overrides.items() if v is not None})
