@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
@@ -17,6 +18,9 @@ def explain(exc: BaseException) -> str | None:
     """One human line for a known failure, or ``None`` when it is a real bug (show the traceback)."""
     if isinstance(exc, LoglakeError):
         return str(exc)
+    if isinstance(exc, S3UploadFailedError):  # boto3 wraps the real error of an upload
+        cause = exc.__cause__ or exc.__context__
+        return explain(cause) if cause is not None else str(exc)
     if isinstance(exc, EndpointConnectionError):
         return (
             f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}: is the local stack "
@@ -42,9 +46,10 @@ def _client_error(exc: ClientError) -> str:
     error = exc.response.get("Error", {})
     code, message = error.get("Code", "?"), error.get("Message", "")
     op = exc.operation_name
-    if code in {"NoSuchBucket"}:
+    if code == "NoSuchBucket":
         name = exc.response.get("Error", {}).get("BucketName", "")
-        return f"bucket {name or ''} does not exist ({op}): create it, or run `loglake local up` locally"
+        bucket = f"bucket {name}" if name else "the bucket"
+        return f"{bucket} does not exist ({op}): check the name, or run `loglake local up` locally"
     if code in {"AccessDenied", "AccessDeniedException", "403", "UnauthorizedOperation"}:
         return f"access denied for {op}: the credentials in use lack permission ({message})"
     if code in {
@@ -54,6 +59,8 @@ def _client_error(exc: ClientError) -> str:
         "ExpiredToken",
     }:
         return f"AWS rejected the credentials ({code}): refresh them or check AWS_PROFILE"
+    if code in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
+        return f"the queue does not exist ({op}): pass --queue-url, set LOGLAKE_QUEUE, or run `loglake local up`"
     if code == "EntityNotFoundException":
         return f"{message}: run `loglake catalog apply` to create the database and tables"
     return f"{op} failed: {code}: {message}"

@@ -47,3 +47,17 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         )
         + "\n"
     )
+
+
+def test_missing_bucket_and_queue_are_one_line_with_exit_2(lake: object) -> None:
+    sample = Path(__file__).parent.parent / "loglake" / "samples" / "sample_log.log"
+    upload = CliRunner().invoke(main, ["upload", str(sample), "--bucket", "no-such-bucket"])
+    assert upload.exit_code == 2
+    assert upload.stderr.splitlines()[-1] == (
+        "Error: bucket no-such-bucket does not exist (PutObject): check the name, or run `loglake local up` locally"
+    )
+    status = CliRunner().invoke(
+        main, ["status", "--queue-url", "https://sqs.us-east-1.amazonaws.com/123456789012/nope"]
+    )
+    assert status.exit_code == 2
+    assert status.output.startswith("Error: ") and status.output.count("\n") == 1
