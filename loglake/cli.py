@@ -372,6 +372,8 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
     url = queue_url or _queue_url()
     assert url is not None
     if concurrency > 1:
+        import signal
+
         argv = [
             sys.executable,
             "-m",
@@ -384,14 +386,17 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
         ]
         children = [subprocess.Popen(argv) for _ in range(concurrency)]
         _log(f"started {concurrency} worker processes on {url}")
-        try:
+
+        def forward(signum: int, frame: Any) -> None:
             for child in children:
-                child.wait()
-        except KeyboardInterrupt:
-            for child in children:
-                child.terminate()
-            for child in children:
-                child.wait()
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, forward)
+        codes = [child.wait() for child in children]
+        if any(codes):
+            raise click.ClickException(f"worker processes exited with {codes}")
         return
     _log(f"worker consuming {url}")
     serve(Worker(url, session(), wait_seconds=wait_seconds, log=_log), _log)

@@ -262,3 +262,24 @@ def test_stopped_stack_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("Error: cannot reach") and result.stderr.count("\n") == 1
+
+
+def test_worker_processes_share_the_queue_and_stop_together(tmp_path: Path) -> None:
+    server, stack = start_stack(tmp_path, "--no-worker")
+    try:
+        for i in range(6):
+            stack.s3.put_object(
+                Bucket="loglake-raw",
+                Key=f"many/{i}.log",
+                Body=ndjson(good(i), good(i + 100)).encode(),
+            )
+        workers = Proc(["worker", "--concurrency", "2", "--wait-seconds", "1"], stack.env)
+        for i in range(6):
+            assert stack.wait_manifest(f"many/{i}.log")["valid"] == 2
+        assert workers.stop(signal.SIGTERM) == 0
+        children = subprocess.run(
+            ["pgrep", "-f", f"--queue-url {stack.url}"], capture_output=True, text=True
+        )
+        assert children.stdout.strip() == ""
+    finally:
+        server.stop()
