@@ -336,3 +336,15 @@ def test_publish_is_idempotent(lake: Lake) -> None:
 def test_unknown_query_raises() -> None:
     with pytest.raises(QueryError):
         resolve("does_not_exist")
+
+
+def test_local_engine_names_what_it_cannot_run(fixture_lake: LocalEngine, tmp_path: Path) -> None:
+    from loglake.queries import parse_file
+
+    path = tmp_path / "v1.sql"
+    path.write_text(
+        "-- description: HyperLogLog sketch\nSELECT approx_set(level) AS sketch FROM processed_logs\n"
+    )
+    query = parse_file("sketch", 1, path)
+    with pytest.raises(QueryError, match=r"the local engine cannot run sketch@v1: .*approx_set"):
+        fixture_lake.run(query, {})
