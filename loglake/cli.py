@@ -763,6 +763,12 @@ def package_cmd(out: Path) -> None:
 @click.option(
     "--alarm-email", default="", help="Send alarms to this address (confirm the SNS e-mail)."
 )
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Custom validation rules for the function (a JSON file).",
+)
 def deploy(
     stack: str,
     layer: str,
@@ -773,6 +779,7 @@ def deploy(
     memory: int,
     timeout: int,
     alarm_email: str,
+    rules_file: Path | None,
 ) -> None:
     """Deploy (or update) the whole pipeline as one CloudFormation stack, through a change set.
 
@@ -783,14 +790,19 @@ def deploy(
 
         loglake deploy --stack demo --region eu-west-1 --layer build
     """
+    from handler.rules import parse_rules
+
     from .deploy import Settings
     from .deploy import deploy as run
     from .local.provision import suffixes_from_env
     from .target import session
 
+    rules = rules_file.read_text(encoding="utf-8") if rules_file else ""
+    parse_rules(rules, str(rules_file))  # a bad rules file fails here, not in the deployed function
     settings = Settings(
         stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or suffixes_from_env(),
         architecture=arch, runtime=runtime, memory=memory, timeout=timeout, alarm_email=alarm_email,
+        rules=json.dumps(json.loads(rules), separators=(",", ":")) if rules.strip() else "",
     )  # fmt: skip
     outputs = run(settings, session(), log=_log)
     for key, value in outputs.items():

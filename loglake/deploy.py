@@ -51,6 +51,7 @@ class Settings:
     memory: int = 1024
     timeout: int = 300
     alarm_email: str = ""
+    rules: str = ""  # custom validation rules, JSON
 
 
 def render(
@@ -125,6 +126,7 @@ def deploy(
         "FunctionTimeout": str(settings.timeout),
         "QueueVisibilityTimeout": str(max(6 * settings.timeout, 180)),
         "AlarmEmail": settings.alarm_email,
+        "ValidationRules": settings.rules,
         "LayerS3Key": "unused",  # replaced below for a built layer
         "LayerArn": "",
     }

@@ -114,9 +114,20 @@ def test_deploy_then_process_then_destroy(
     cloud: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(
-        main, ["deploy", "--stack", "demo", "--layer", LAYER, "--timeout", "120"]
-    )
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"user_id": {"max_length": 64}}')
+    deploy_args = [
+        "deploy",
+        "--stack",
+        "demo",
+        "--layer",
+        LAYER,
+        "--timeout",
+        "120",
+        "--rules",
+        str(rules),
+    ]
+    result = CliRunner().invoke(main, deploy_args)
     assert result.exit_code == 0, result.output
     # moto leaves the outputs of a stack created through a change set empty (it builds them before
     # the change set runs), so the names come from the stack's resources, as the outputs would.
@@ -160,6 +171,9 @@ def test_deploy_then_process_then_destroy(
     )  # moto ignores Architectures
     assert (function["MemorySize"], function["Timeout"]) == (1024, 120)
     assert function["Environment"]["Variables"]["PROCESSED_BUCKET"] == processed
+    assert (
+        function["Environment"]["Variables"]["VALIDATION_RULES"] == '{"user_id":{"max_length":64}}'
+    )
     mappings = lam.list_event_source_mappings(FunctionName=outputs["FunctionName"])[
         "EventSourceMappings"
     ]
@@ -177,9 +191,7 @@ def test_deploy_then_process_then_destroy(
         "WriteOwnLogs",
     }
 
-    again = CliRunner().invoke(
-        main, ["deploy", "--stack", "demo", "--layer", LAYER, "--timeout", "120"]
-    )
+    again = CliRunner().invoke(main, deploy_args)
     assert again.exit_code == 0, again.output
     assert "no changes" in again.stderr
 
