@@ -42,7 +42,10 @@ def get_pipeline() -> Pipeline:
 
 def process_ref(ref: ObjectRef) -> Result:
     """Process one referenced object; log one line and emit metrics about it."""
-    result = get_pipeline().process_s3(ref.bucket, ref.key)
+    pipeline = get_pipeline()
+    result = pipeline.process_s3(ref.bucket, ref.key)
+    if result.status == "missing" and ref.raw_key and ref.raw_key != ref.key:
+        result = pipeline.process_s3(ref.bucket, ref.raw_key)
     summary = result.as_dict()
     summary["files"] = len(result.files)
     del summary["sample_errors"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -27,6 +27,9 @@ class ObjectRef:
     bucket: str
     key: str
     version_id: str | None = None
+    #: The key as it arrived (URL-encoded). Tried as well if the decoded key does not exist, so an
+    #: event source that does not encode keys cannot make an object silently disappear.
+    raw_key: str | None = field(default=None, compare=False)
 
     @property
     def uri(self) -> str:
@@ -81,7 +84,7 @@ def _from_record(record: Mapping[str, Any]) -> list[ObjectRef]:
         if not s3_record.event_name.startswith("ObjectCreated"):
             return []
         obj = s3_record.s3.get_object
-        return [ObjectRef(s3_record.s3.bucket.name, unquote_plus(obj.key), obj.version_id)]
+        return [ObjectRef(s3_record.s3.bucket.name, unquote_plus(obj.key), obj.version_id, obj.key)]
     if source == "aws:sqs":
         return _from_json(record["body"])
     if source == "aws:sns":
@@ -94,4 +97,4 @@ def _from_eventbridge(message: Mapping[str, Any]) -> list[ObjectRef]:
         return []
     detail = S3EventBridgeNotificationEvent(dict(message)).detail
     obj = detail.object
-    return [ObjectRef(detail.bucket.name, obj.key, obj.get("version-id"))]
+    return [ObjectRef(detail.bucket.name, obj.key, obj.get("version-id"), obj["key"])]

@@ -102,3 +102,13 @@ def test_structured_log_line_and_emf_metrics(
         [1.0],
         [1.0],
     )
+
+
+def test_a_key_that_arrives_unencoded_is_still_found(lake: Lake) -> None:
+    """EventBridge documents no encoding; a literal '+' must not turn into a missing object."""
+    lake.put("c++/app+1.log", SAMPLE.read_bytes())
+    event = load_event("eventbridge_object_created")
+    event["detail"]["object"]["key"] = "c++/app+1.log"
+    lambda_handler(event, None)
+    assert len(lake.rows()) == 3
+    assert set(lake.rows()["source_uri"]) == {"s3://loglake-raw/c++/app+1.log"}
