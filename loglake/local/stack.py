@@ -67,7 +67,7 @@ def banner(url: str, stack: Stack) -> str:
             "",
             "In another shell:",
             f"  export AWS_ENDPOINT_URL={url}",
-            "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1",
+            "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1",
             f"  aws s3 cp app.log s3://{n.raw_bucket}/      # or: loglake upload app.log --wait",
             "  loglake query level_counts",
             "",
