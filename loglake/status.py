@@ -9,6 +9,8 @@ from typing import Any
 
 import boto3
 
+from handler.manifest import read_manifest
+
 
 @dataclass
 class Status:
@@ -34,14 +36,13 @@ def collect(
     """Read every manifest and the queue attributes."""
     s3 = session.client("s3")
     status = Status()
-    docs = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=processed_bucket, Prefix=prefix
-    ):
-        for item in page.get("Contents", []):
-            docs.append(
-                json.loads(s3.get_object(Bucket=processed_bucket, Key=item["Key"])["Body"].read())
-            )
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=processed_bucket, Prefix=prefix)
+    found = (
+        read_manifest(s3, processed_bucket, o["Key"])
+        for page in pages
+        for o in page.get("Contents", [])
+    )
+    docs = [doc for doc in found if doc is not None]  # one deleted since the listing is skipped
     for doc in docs:
         if doc.get("status") != "complete":
             status.in_progress += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
-from handler.manifest import COMPLETE, manifest_key
+from handler.manifest import COMPLETE, manifest_key, read_manifest
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ def wait_for_manifests(
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for key, item in list(pending.items()):
-            doc = _manifest(
+            doc = read_manifest(
                 s3, processed_bucket, manifest_key(manifest_prefix, f"s3://{raw_bucket}/{key}")
             )
             if doc and doc.get("status") == COMPLETE and doc.get("version") == item.version:
@@ -98,13 +96,3 @@ def wait_for_manifests(
         if pending:
             time.sleep(0.25)
     return found, list(pending.values())
-
-
-def _manifest(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        return doc
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
-            return None
-        raise
