@@ -14,6 +14,7 @@ from .exceptions import (
     ObjectChangedError,
     SchemaMismatchError,
     UnsupportedEventError,
+    WorkerError,
 )
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ __all__ = [
     "Result",
     "SchemaMismatchError",
     "UnsupportedEventError",
+    "WorkerError",
 ]
 
 

@@ -33,6 +33,7 @@ class Config:
     ``ERRORS_TABLE``              ``errors_logs``         table for invalid lines
     ``MAX_LINE_BYTES``            ``262144``              longer lines are ``line_too_long``
     ``CHUNK_BYTES``               ``8388608`` (8 MiB)     input bytes per batch and per output file
+    ``WORKERS``                   ``auto``                processes per big object (``auto``: CPUs)
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
     ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
     ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
@@ -47,6 +48,7 @@ class Config:
     errors_table: str = "errors_logs"
     max_line_bytes: int = 262_144
     chunk_bytes: int = 8 * MiB
+    workers: int = 1
     min_timestamp: datetime = datetime(2000, 1, 1)
     max_future: timedelta = timedelta(days=1)
     rules: tuple[FieldRule, ...] = ()
@@ -77,6 +79,7 @@ class Config:
             errors_table=env.get("ERRORS_TABLE", cls.errors_table),
             max_line_bytes=_positive_int(env, "MAX_LINE_BYTES", cls.max_line_bytes),
             chunk_bytes=_positive_int(env, "CHUNK_BYTES", cls.chunk_bytes),
+            workers=_workers(env),
             min_timestamp=_date(env, "MIN_TIMESTAMP", cls.min_timestamp),
             max_future=timedelta(
                 seconds=_positive_int(
@@ -115,6 +118,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
     return value
+
+
+def _workers(env: Mapping[str, str]) -> int:
+    """``WORKERS``: a number, or ``auto`` (the default) for the CPUs this process may use.
+
+    Lambda gives one vCPU per 1,769 MB of memory, so ``auto`` uses what the function is sized for.
+    """
+    raw = env.get("WORKERS", "auto").strip().lower()
+    if raw in ("", "auto"):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"WORKERS must be a whole number of processes or 'auto', got {raw!r}")
+    return int(raw)
 
 
 def _date(env: Mapping[str, str], name: str, default: datetime) -> datetime:

@@ -33,3 +33,11 @@ class UnsupportedEventError(LoglakeError):
 
     Raised so that, on SQS, the message is retried and finally dead-lettered rather than dropped.
     """
+
+
+class WorkerError(LoglakeError):
+    """A worker process failed or died while processing part of a big object.
+
+    Raised so the platform retries; the in-progress manifest lists every file the attempt started,
+    so the retry replaces them.
+    """

@@ -13,7 +13,7 @@ import gc
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from .parse import RAW_LINE_CAP, Batch, LongLine, Unreadable, batches, decompres
 from .sink import Sink
 from .source import SourceObject, s3_object, split_s3_uri
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
+from .workers import fan_out
 
 SAMPLE_ERRORS = 10
 
@@ -57,6 +58,22 @@ class Result:
 
 
 @dataclass
+class Part:
+    """What one batch gave: counts, its first errors, and the files it wrote.
+
+    Worker processes send these back to the parent, which adds them up in ``_Tally``.
+    """
+
+    lines: int = 0
+    valid: int = 0
+    invalid: int = 0
+    blank: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    dts: dict[str, set[str]] = field(default_factory=lambda: {"processed": set(), "errors": set()})
+
+
+@dataclass
 class _Tally:
     lines: int = 0
     valid: int = 0
@@ -64,6 +81,16 @@ class _Tally:
     blank: int = 0
     codes: Counter[str] = field(default_factory=Counter)
     samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, part: Part) -> None:
+        """Count one batch in; samples stay the first ``SAMPLE_ERRORS`` by line, in any order."""
+        self.lines += part.lines
+        self.valid += part.valid
+        self.invalid += part.invalid
+        self.blank += part.blank
+        self.codes.update(part.codes)
+        self.samples = sorted(self.samples + part.samples, key=lambda s: s["line"])
+        del self.samples[SAMPLE_ERRORS:]
 
 
 class Pipeline:
@@ -80,6 +107,10 @@ class Pipeline:
         db = config.glue_database
         self.processed = Sink(processed, db, config.processed_table, self.session)
         self.errors = Sink(config.tables["errors"], db, config.errors_table, self.session)
+
+    def with_session(self, session: boto3.Session) -> Pipeline:
+        """The same pipeline on another session (a forked worker must not share connections)."""
+        return Pipeline(self.config, session)
 
     def process_s3(self, bucket: str, key: str) -> Result:
         """Process the current version of ``s3://bucket/key`` (skip it if it is gone)."""
@@ -112,7 +143,7 @@ class Pipeline:
             invalid=tally.invalid,
             blank=tally.blank,
             bytes_read=source.size,
-            files=sorted(run.written),
+            files=sorted(run.claimed),
             error_counts=dict(sorted(tally.codes.items())),
             sample_errors=tally.samples,
         )
@@ -129,7 +160,8 @@ class _Run:
 
     def __init__(self, pipe: Pipeline, source: SourceObject, mkey: str, stale: set[str], dry: bool):
         self.pipe, self.source, self.mkey, self.stale, self.dry = pipe, source, mkey, stale, dry
-        self.written: list[str] = []
+        #: Every file this attempt will write, listed in the manifest before it is written.
+        self.claimed: list[str] = []
         self.ingested_at = datetime.now(UTC).replace(tzinfo=None)
         self.stem = hashlib.sha256(f"{source.uri}\n{source.version}".encode()).hexdigest()[:24]
         self.upload_dt = source.last_modified.date().isoformat()
@@ -140,11 +172,25 @@ class _Run:
         tally = _Tally()
         with self.source.open() as stream, _gc_paused():
             pieces = decompressed(read_blocks(stream, cfg.read_bytes), cfg.read_bytes)
-            for number, batch in enumerate(batches(pieces, cfg.max_line_bytes, cfg.chunk_bytes)):
-                self._batch(number, batch, tally)
+            numbered = enumerate(batches(pieces, cfg.max_line_bytes, cfg.chunk_bytes))
+            workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
+            if workers > 1:
+                parts: Iterator[Part] = fan_out(self, numbered, workers)
+            else:
+                parts = (self.handle(number, batch, self.claim) for number, batch in numbered)
+            for part in parts:
+                tally.add(part)
+                for table, dts in part.dts.items():
+                    self.dts[table] |= dts
         return tally
 
-    def _batch(self, number: int, batch: Batch, tally: _Tally) -> None:
+    def claim(self, paths: list[str]) -> None:
+        """Record files about to be written in the in-progress manifest, so a crash can't lose them."""
+        self.claimed.extend(p for p in paths if p not in self.claimed)
+        self._save_manifest(IN_PROGRESS, files=self.claimed)
+
+    def handle(self, number: int, batch: Batch, claim: Callable[[list[str]], None]) -> Part:
+        """Validate one batch and (unless dry) write its files, after ``claim``-ing their names."""
         validator = self.pipe.validator
         validator.refresh_clock()
         check = validator.check
@@ -169,16 +215,17 @@ class _Run:
             else:
                 assert isinstance(line, Unreadable)
                 errors.add(b"", Invalid("invalid_gzip", line.detail), line_no)
-        tally.lines += len(batch.lines)
-        tally.blank += blank
-        tally.valid += len(rows)
-        tally.invalid += len(errors.lines)
-        tally.codes.update(errors.codes)
-        room = SAMPLE_ERRORS - len(tally.samples)
-        if room > 0:
-            tally.samples.extend(errors.samples(room))
+        part = Part(
+            lines=len(batch.lines),
+            valid=len(rows),
+            invalid=len(errors.lines),
+            blank=blank,
+            codes=errors.codes,
+            samples=errors.samples(SAMPLE_ERRORS),
+        )
         if not self.dry:
-            self._write(number, self._processed_frame(rows, row_lines), errors)
+            self._write(number, self._processed_frame(rows, row_lines), errors, claim, part)
+        return part
 
     def _processed_frame(self, rows: list[Row], row_lines: list[int]) -> pd.DataFrame:
         """The batch's valid rows as columns (one transpose in C, not one append per value)."""
@@ -201,7 +248,14 @@ class _Run:
                 columns[name] = values
         return pd.DataFrame(columns)
 
-    def _write(self, number: int, processed: pd.DataFrame, errors: _Errors) -> None:
+    def _write(
+        self,
+        number: int,
+        processed: pd.DataFrame,
+        errors: _Errors,
+        claim: Callable[[list[str]], None],
+        part: Part,
+    ) -> None:
         pipe, name = self.pipe, f"{self.stem}-{number:05d}"
         outputs: list[tuple[Sink, str, str, pd.DataFrame]] = []
         if len(processed):
@@ -214,11 +268,10 @@ class _Run:
         if not outputs:
             return
         planned = [sink.path(dt, name) for sink, _, dt, _ in outputs]
-        self._save_manifest(IN_PROGRESS, files=self.written + planned)
+        claim(planned)
         for (sink, table, dt, frame), path in zip(outputs, planned, strict=True):
             sink.write(path, frame)
-            self.dts[table].add(dt)
-            self.written.append(path)
+            part.dts[table].add(dt)
 
     def finish(self, result: Result) -> None:
         pipe = self.pipe
@@ -234,7 +287,7 @@ class _Run:
         for key in ("sample_errors", "status", "source_uri", "version"):
             doc.pop(key)
         self._save_manifest(COMPLETE, **doc)
-        pipe.processed.delete(sorted(self.stale - set(self.written)))
+        pipe.processed.delete(sorted(self.stale - set(self.claimed)))
 
     def _save_manifest(self, status: str, **fields: Any) -> None:
         doc = {
@@ -242,7 +295,7 @@ class _Run:
             "version": self.source.version,
             "last_modified": self.source.last_modified.isoformat() + "Z",
             "ingested_at": self.ingested_at.isoformat() + "Z",
-            "stale": sorted(self.stale - set(self.written)) if status == IN_PROGRESS else [],
+            "stale": sorted(self.stale - set(self.claimed)) if status == IN_PROGRESS else [],
             **fields,
             "status": status,
         }

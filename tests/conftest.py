@@ -88,12 +88,12 @@ class Lake:
         return sorted(p["Values"][0] for p in parts["Partitions"])
 
 
-def make_lake() -> Lake:
+def make_lake(**changes: Any) -> Lake:
     session = boto3.Session()
     s3 = session.client("s3")
     s3.create_bucket(Bucket=RAW)
     s3.create_bucket(Bucket=PROCESSED)
-    config = Config.from_env({})
+    config = dataclasses.replace(Config.from_env({}), **changes)
     apply(config, session)
     return Lake(session, config)
 
@@ -103,7 +103,8 @@ def lake(aws_env: None) -> Iterator[Lake]:
     """Buckets and tables in moto, in-process."""
     with mock_aws():
         handler.app._pipeline = None  # a new "cold start" per test
-        yield make_lake()
+        # One process: a forked worker would write into its own copy of the in-process mock.
+        yield make_lake(workers=1)
         handler.app._pipeline = None
 
 
@@ -123,8 +124,8 @@ def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture
 def served_lake(endpoint: str) -> Lake:
-    """Buckets and tables in moto's server, reached over HTTP."""
-    return make_lake()
+    """Buckets and tables in moto's server, reached over HTTP; big objects use 2 worker processes."""
+    return make_lake(workers=2)
 
 
 def ndjson(*records: dict[str, Any] | str) -> str:

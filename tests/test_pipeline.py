@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import multiprocessing
+import os
+import signal
 import threading
+import time
 from datetime import datetime
 
 import boto3
 import pyarrow.parquet as pq
 import pytest
 
+from handler.exceptions import WorkerError
 from handler.source import s3_object
 
 from .conftest import PROCESSED, RAW, SAMPLE, Lake, good, ndjson
@@ -288,3 +293,72 @@ def test_extra_ddl_column_is_filled_from_json(lake: Lake, tmp_path: object) -> N
         False,
         True,
     ]
+
+
+def _mixed_body(n: int) -> str:
+    """``n`` valid lines over three days, with a bad line and a blank line every 97 lines."""
+    records: list[dict[str, object] | str] = []
+    for i in range(n):
+        records.append(good(i, f"2025-07-{20 + i * 3 // n}", request_id=f"r{i}", n=i))
+        if i % 97 == 0:
+            records += ["{bad json", ""]
+    return ndjson(*records)
+
+
+def test_worker_processes_write_exactly_what_one_process_writes(served_lake: Lake) -> None:
+    lake = served_lake
+    body = _mixed_body(3000)
+    lake.put("one.log", body)
+    lake.put("many.log", body)
+    one = lake.pipeline(chunk_bytes=8192, read_bytes=2048, workers=1).process_s3(RAW, "one.log")
+    many = lake.pipeline(chunk_bytes=8192, read_bytes=2048, workers=3).process_s3(RAW, "many.log")
+    batches = len(body) // 8192
+    assert (one.lines_read, one.valid, one.invalid, one.blank) == (3062, 3000, 31, 31)
+    assert (many.lines_read, many.valid, many.invalid, many.blank) == (3062, 3000, 31, 31)
+    assert many.error_counts == one.error_counts == {"invalid_json": 31}
+    assert [s["line"] for s in many.sample_errors] == [s["line"] for s in one.sample_errors]
+    assert len(many.sample_errors) == 10
+    assert len(many.files) == len(one.files) > batches  # one file per batch and partition
+    rows = lake.rows()
+    by_source = {uri: part.drop(columns="source_uri") for uri, part in rows.groupby("source_uri")}
+    ours, theirs = (
+        by_source[f"s3://{RAW}/{k}"].reset_index(drop=True) for k in ("one.log", "many.log")
+    )
+    assert len(ours) == len(theirs) == 3000
+    assert ours.drop(columns="ingested_at").equals(theirs.drop(columns="ingested_at"))
+    errors = lake.rows("errors")
+    assert errors.groupby("source_uri").size().tolist() == [31, 31]
+    assert lake.manifest("many.log")["files"] == many.files
+
+
+def test_a_killed_worker_fails_the_attempt_and_the_retry_is_exact(served_lake: Lake) -> None:
+    """SIGKILL one worker mid-object (as the OOM killer would): no partial success, no duplicates."""
+    lake = served_lake
+    lake.put("killed.log", _mixed_body(6000))
+    pipe = lake.pipeline(chunk_bytes=4096, read_bytes=2048, workers=2)
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:
+        while not killed:
+            children = multiprocessing.active_children()
+            manifest = lake.s3.list_objects_v2(Bucket=PROCESSED, Prefix="_manifests/")
+            if children and manifest.get("KeyCount"):
+                os.kill(children[0].pid or 0, signal.SIGKILL)
+                killed.append(children[0].pid or 0)
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_a_worker, daemon=True)
+    killer.start()
+    with pytest.raises(WorkerError, match="died"):
+        pipe.process_s3(RAW, "killed.log")
+    killer.join()
+    assert lake.manifest("killed.log")["status"] == "in_progress"
+    retry = lake.pipeline(chunk_bytes=4096, read_bytes=2048, workers=2).process_s3(
+        RAW, "killed.log"
+    )
+    assert (retry.status, retry.valid, retry.invalid, retry.blank) == ("processed", 6000, 62, 62)
+    rows = lake.rows()
+    assert rows["source_line"].is_unique and len(rows) == 6000
+    assert len(lake.rows("errors")) == 62
+    left = lake.files("processed/") + lake.files("errors/")
+    assert sorted(f"s3://{PROCESSED}/{key}" for key in left) == retry.files

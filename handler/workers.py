@@ -1,0 +1,136 @@
+"""Process one big object with several processes: the parent reads, the workers validate and write.
+
+The parent streams the object once (gunzipping it if needed), cuts it into the same numbered
+batches as a single process would, and hands each batch to the next idle worker over a pipe. So
+line numbers, file names and therefore the files themselves are the same whatever the number of
+workers, and a retry with another ``WORKERS`` still overwrites instead of adding. Before a worker
+writes, it sends the parent the names it is about to write; the parent adds them to the
+in-progress manifest and only then lets it go on, so a crash never leaves files nobody knows of.
+
+Workers are forked per object (Lambda has no ``/dev/shm``, so ``Pool`` and ``Queue`` do not work
+there; ``Process`` and ``Pipe`` do) and build their own boto3 session: a client must never share
+its connections with another process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import traceback
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from .exceptions import WorkerError
+from .parse import Batch
+
+if TYPE_CHECKING:
+    from .pipeline import Part, _Run
+
+#: Seconds a worker gets to exit after its last batch before it is killed.
+JOIN_SECONDS = 30
+
+
+def fan_out(run: _Run, numbered: Iterable[tuple[int, Batch]], workers: int) -> Iterator[Part]:
+    """Yield the ``Part`` of every batch, processed by ``workers`` forked processes."""
+    context = multiprocessing.get_context("fork")
+    pending = iter(numbered)
+    procs: list[tuple[Any, Connection]] = []
+    failed = True
+    try:
+        for _ in range(workers):
+            ours, theirs = context.Pipe()
+            inherited = [ours] + [conn for _, conn in procs]
+            proc = context.Process(target=_work, args=(theirs, inherited, run), daemon=True)
+            proc.start()
+            theirs.close()
+            procs.append((proc, ours))
+        busy = {conn for _, conn in procs if _send_next(conn, pending)}
+        while busy:
+            for conn in wait(list(busy)):
+                assert isinstance(conn, Connection)
+                kind, payload = _receive(conn, procs)
+                if kind == "claim":
+                    run.claim(payload)
+                    conn.send(True)
+                elif kind == "done":
+                    yield payload
+                    if not _send_next(conn, pending):
+                        busy.discard(conn)
+                else:
+                    raise WorkerError(f"a worker failed on {run.source.uri}:\n{payload}")
+        failed = False
+    finally:
+        _stop(procs, failed)
+
+
+def _send_next(conn: Connection, pending: Iterator[tuple[int, Batch]]) -> bool:
+    """Give the worker its next batch, or tell it to exit; ``True`` if it got work."""
+    item = next(pending, None)
+    conn.send(item)
+    return item is not None
+
+
+def _receive(conn: Connection, procs: list[tuple[Any, Connection]]) -> tuple[str, Any]:
+    try:
+        message: tuple[str, Any] = conn.recv()
+    except EOFError:
+        proc = next(p for p, c in procs if c is conn)
+        proc.join(1)
+        raise WorkerError(
+            f"a worker process died (exit code {proc.exitcode}); if it was killed for memory, "
+            "lower CHUNK_BYTES or WORKERS, or give the function more memory"
+        ) from None
+    return message
+
+
+def _stop(procs: list[tuple[Any, Connection]], failed: bool) -> None:
+    """Let finished workers exit; after a failure kill them (their files are already claimed)."""
+    for proc, conn in procs:
+        conn.close()
+        if failed and proc.is_alive():
+            proc.kill()
+    for proc, _ in procs:
+        proc.join(JOIN_SECONDS)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
+def _work(conn: Connection, inherited: list[Connection], run: _Run) -> None:
+    """The worker's loop: batches in, ``Part``s out, until it is sent ``None``.
+
+    The parent's ends of the pipes were copied into this process by the fork: closing them here
+    is what lets this worker see the parent go away (``EOFError``) instead of waiting forever.
+    """
+    for parent_end in inherited:
+        parent_end.close()
+    run.pipe = run.pipe.with_session(_fresh_session(run.pipe.session))
+
+    def claim(paths: list[str]) -> None:
+        conn.send(("claim", paths))
+        conn.recv()
+
+    try:
+        while (item := conn.recv()) is not None:
+            number, batch = item
+            conn.send(("done", run.handle(number, batch, claim)))
+    except EOFError:  # the parent is gone: nothing left to do
+        return
+    except BaseException:
+        conn.send(("error", traceback.format_exc(limit=8)))
+
+
+def _fresh_session(session: boto3.Session) -> boto3.Session:
+    """A session with the parent's credentials and region but no shared connections."""
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials else None
+    profile = session.profile_name if session.profile_name in session.available_profiles else None
+    return boto3.Session(
+        aws_access_key_id=frozen.access_key if frozen else None,
+        aws_secret_access_key=frozen.secret_key if frozen else None,
+        aws_session_token=frozen.token if frozen else None,
+        region_name=session.region_name,
+        profile_name=profile,
+    )
