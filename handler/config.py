@@ -18,6 +18,8 @@ from .exceptions import ConfigError
 from .rules import FieldRule, parse_rules
 
 MiB = 1024 * 1024
+#: Lambda gives a function one full vCPU per this much memory.
+LAMBDA_MB_PER_VCPU = 1769
 
 
 @dataclass(frozen=True)
@@ -121,13 +123,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _workers(env: Mapping[str, str]) -> int:
-    """``WORKERS``: a number, or ``auto`` (the default) for the CPUs this process may use.
+    """``WORKERS``: a number of processes, or ``auto`` (the default).
 
-    Lambda gives one vCPU per 1,769 MB of memory, so ``auto`` uses what the function is sized for.
+    ``auto`` is the CPUs this process may use, but on Lambda no more than the vCPUs its memory
+    buys (one per 1,769 MB): a small function still sees two CPUs, yet gets a fraction of one,
+    and a second worker would only cost memory.
     """
     raw = env.get("WORKERS", "auto").strip().lower()
     if raw in ("", "auto"):
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+        if memory.isdigit():
+            cpus = min(cpus, max(1, int(memory) // LAMBDA_MB_PER_VCPU))
+        return cpus
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"WORKERS must be a whole number of processes or 'auto', got {raw!r}")
     return int(raw)

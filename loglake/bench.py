@@ -1,6 +1,6 @@
 """``make bench``: loglake's throughput and memory next to two baselines, in one run.
 
-Contenders, each in its own process (peak RSS is that process's own):
+Contenders, each in its own process (peak memory: PSS summed over it and its children):
 
 * ``loglake process FILE``: bytes -> validated Parquet in the Glue tables (moto's server plays S3
   and Glue, in a separate process, so its memory is not counted);
@@ -15,11 +15,13 @@ here fails a build.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -109,16 +111,60 @@ COPY (
 
 
 def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> dict[str, float | str]:
-    """Run one contender; return wall seconds and its peak RSS in MB."""
+    """Run one contender; return wall seconds and its peak memory in MB.
+
+    Memory is sampled every 20 ms over the process and all its children and summed as PSS
+    (proportional set size): forked workers share the parent's pages, and summing their RSS
+    would count those pages once per process.
+    """
     print(f"  running {name} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0]
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_memory, args=(proc.pid, peak, stop), daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
     if status != 0:
         err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
         raise SystemExit(f"{name} failed:\n{err}")
-    return {"name": name, "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024}
+    return {
+        "name": name,
+        "seconds": seconds,
+        "pss_mb": max(peak[0] / 1024, 0.0),
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+    }
+
+
+def _sample_memory(pid: int, peak: list[int], stop: threading.Event) -> None:
+    while not stop.wait(0.02):
+        total = sum(_pss_kb(p) for p in _tree(pid))
+        peak[0] = max(peak[0], total)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (children listed by /proc/PID/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in task.read_text().split())
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def loglake_env(endpoint: str) -> dict[str, str]:
@@ -187,53 +233,60 @@ def main(argv: list[str] | None = None) -> None:
     print(f"generating {data} ...", file=sys.stderr)
     generate(data, args.lines)
     size_mb = data.stat().st_size / 1e6
+    cpus = len(os.sched_getaffinity(0))
     moto, endpoint = start_moto()
+    process = [sys.executable, "-m", "loglake.cli", "process"]
+
+    def loglake(label: str, path: Path, workers: str) -> dict[str, float | str]:
+        # Each run reads its own name: a second run of the same file would be a duplicate.
+        alias = path.with_suffix(f".w{workers}.ndjson")
+        if not alias.exists():
+            os.link(path, alias)
+        env = loglake_env(endpoint) | {"WORKERS": workers}
+        result = run(f"loglake process{label} ({workers} workers)", [*process, str(alias)], env)
+        result["mb"] = path.stat().st_size / 1e6
+        return result
+
     try:
         results = [
-            run(
-                "loglake process",
-                [sys.executable, "-m", "loglake.cli", "process", str(data)],
-                loglake_env(endpoint),
-            ),
+            loglake("", data, str(cpus)),
+            loglake("", data, "1"),
             run(
                 "tutorial baseline",
                 [sys.executable, "-c", BASELINE, str(data), str(WORK / "baseline")],
             ),
             run("duckdb COPY", [sys.executable, "-c", DUCKDB, str(data), str(WORK / "duckdb")]),
         ]
-        big = None
         if args.big_gb > 0:
             big_path = WORK / f"bench-big-{args.big_gb:g}gb.ndjson"
             print(f"generating {big_path} ...", file=sys.stderr)
             generate(big_path, int(args.big_gb * 1e9 / (size_mb * 1e6 / args.lines)))
-            big = run(
-                f"loglake process ({args.big_gb:g} GB)",
-                [sys.executable, "-m", "loglake.cli", "process", str(big_path)],
-                loglake_env(endpoint),
-            )
-            big["mb"] = big_path.stat().st_size / 1e6
+            label = f", {args.big_gb:g} GB"
+            results += [loglake(label, big_path, str(cpus)), loglake(label, big_path, "1")]
     finally:
         moto.terminate()
         moto.wait()
-    report(results, size_mb, args.lines, big)
+    report(results, size_mb, args.lines, cpus)
 
 
-def report(
-    results: list[dict[str, float | str]], size_mb: float, lines: int, big: dict | None
-) -> None:
-    ours, baseline, duck = results
-    print(f"\ninput: {lines:,} lines, {size_mb:,.1f} MB, 2% bad lines\n")
-    print(f"| {'contender':<28} | {'seconds':>8} | {'MB/s':>7} | {'peak RSS MB':>11} |")
-    print(f"|{'-' * 30}|{'-' * 10}|{'-' * 9}|{'-' * 13}|")
-    for r in results + ([big] if big else []):
+def report(results: list[dict[str, float | str]], size_mb: float, lines: int, cpus: int) -> None:
+    """Print the side-by-side table and the ratios the targets are stated in."""
+    print(f"\ninput: {lines:,} lines, {size_mb:,.1f} MB, 2% bad lines; {cpus} CPUs\n")
+    head = ("contender", "seconds", "MB/s", "CPU seconds", "peak memory MB")
+    print(f"| {head[0]:<32} | {head[1]:>8} | {head[2]:>7} | {head[3]:>11} | {head[4]:>14} |")
+    print(f"|{'-' * 34}|{'-' * 10}:|{'-' * 8}:|{'-' * 12}:|{'-' * 15}:|")
+    for r in results:
         mb = float(r.get("mb", size_mb))
         print(
-            f"| {r['name']:<28} | {r['seconds']:>8.2f} | {mb / float(r['seconds']):>7.1f} | {r['rss_mb']:>11.0f} |"
+            f"| {r['name']:<32} | {float(r['seconds']):>8.2f} | {mb / float(r['seconds']):>7.1f} "
+            f"| {float(r['cpu_s']):>11.1f} | {float(r['pss_mb']):>14.0f} |"
         )
-    speed = {r["name"]: size_mb / float(r["seconds"]) for r in results}
+    ours, one, baseline, duck = (size_mb / float(r["seconds"]) for r in results[:4])
     print(
-        f"\nloglake / tutorial baseline: {speed[ours['name']] / speed[baseline['name']]:.2f}x   "
-        f"loglake / duckdb: {speed[ours['name']] / speed[duck['name']]:.2f}x"
+        f"\nloglake / tutorial baseline: {ours / baseline:.2f}x ({cpus} workers), "
+        f"{one / baseline:.2f}x (1 worker)\n"
+        f"loglake / duckdb:            {ours / duck:.2f}x ({cpus} workers), "
+        f"{one / duck:.2f}x (1 worker)"
     )
 
 
