@@ -243,7 +243,8 @@ def main(argv: list[str] | None = None) -> None:
         if not alias.exists():
             os.link(path, alias)
         env = loglake_env(endpoint) | {"WORKERS": workers}
-        result = run(f"loglake process{label} ({workers} workers)", [*process, str(alias)], env)
+        plural = "worker" if workers == "1" else "workers"
+        result = run(f"loglake process{label} ({workers} {plural})", [*process, str(alias)], env)
         result["mb"] = path.stat().st_size / 1e6
         return result
 
