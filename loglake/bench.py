@@ -274,12 +274,12 @@ def report(results: list[dict[str, float | str]], size_mb: float, lines: int, cp
     """Print the side-by-side table and the ratios the targets are stated in."""
     print(f"\ninput: {lines:,} lines, {size_mb:,.1f} MB, 2% bad lines; {cpus} CPUs\n")
     head = ("contender", "seconds", "MB/s", "CPU seconds", "peak memory MB")
-    print(f"| {head[0]:<32} | {head[1]:>8} | {head[2]:>7} | {head[3]:>11} | {head[4]:>14} |")
-    print(f"|{'-' * 34}|{'-' * 10}:|{'-' * 8}:|{'-' * 12}:|{'-' * 15}:|")
+    print(f"| {head[0]:<34} | {head[1]:>8} | {head[2]:>7} | {head[3]:>11} | {head[4]:>14} |")
+    print(f"|{'-' * 36}|{'-' * 9}:|{'-' * 8}:|{'-' * 12}:|{'-' * 15}:|")
     for r in results:
         mb = float(r.get("mb", size_mb))
         print(
-            f"| {r['name']:<32} | {float(r['seconds']):>8.2f} | {mb / float(r['seconds']):>7.1f} "
+            f"| {r['name']:<34} | {float(r['seconds']):>8.2f} | {mb / float(r['seconds']):>7.1f} "
             f"| {float(r['cpu_s']):>11.1f} | {float(r['pss_mb']):>14.0f} |"
         )
     ours, one, baseline, duck = (size_mb / float(r["seconds"]) for r in results[:4])
