@@ -59,9 +59,9 @@ class Result:
 
 @dataclass
 class Part:
-    """What one batch gave: counts, its first errors, and the files it wrote.
+    """What one batch gave (counts, its first errors, its partitions), or the sum of several.
 
-    Worker processes send these back to the parent, which adds them up in ``_Tally``.
+    Worker processes send one per batch back to the parent, which adds them up.
     """
 
     lines: int = 0
@@ -72,25 +72,17 @@ class Part:
     samples: list[dict[str, Any]] = field(default_factory=list)
     dts: dict[str, set[str]] = field(default_factory=lambda: {"processed": set(), "errors": set()})
 
-
-@dataclass
-class _Tally:
-    lines: int = 0
-    valid: int = 0
-    invalid: int = 0
-    blank: int = 0
-    codes: Counter[str] = field(default_factory=Counter)
-    samples: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, part: Part) -> None:
-        """Count one batch in; samples stay the first ``SAMPLE_ERRORS`` by line, in any order."""
-        self.lines += part.lines
-        self.valid += part.valid
-        self.invalid += part.invalid
-        self.blank += part.blank
-        self.codes.update(part.codes)
-        self.samples = sorted(self.samples + part.samples, key=lambda s: s["line"])
+    def add(self, other: Part) -> None:
+        """Count another batch in; samples stay the first ``SAMPLE_ERRORS`` by line, in any order."""
+        self.lines += other.lines
+        self.valid += other.valid
+        self.invalid += other.invalid
+        self.blank += other.blank
+        self.codes.update(other.codes)
+        self.samples = sorted(self.samples + other.samples, key=lambda s: s["line"])
         del self.samples[SAMPLE_ERRORS:]
+        for table, dts in other.dts.items():
+            self.dts[table] |= dts
 
 
 class Pipeline:
@@ -133,19 +125,19 @@ class Pipeline:
             return _from_manifest(previous, "duplicate")
         stale = set(previous.get("files", []) + previous.get("stale", [])) if previous else set()
         run = _Run(self, source, mkey, stale, dry_run)
-        tally = run.consume()
+        total = run.consume()
         result = Result(
             source_uri=source.uri,
             version=source.version,
             status="dry_run" if dry_run else "processed",
-            lines_read=tally.lines,
-            valid=tally.valid,
-            invalid=tally.invalid,
-            blank=tally.blank,
+            lines_read=total.lines,
+            valid=total.valid,
+            invalid=total.invalid,
+            blank=total.blank,
             bytes_read=source.size,
             files=sorted(run.claimed),
-            error_counts=dict(sorted(tally.codes.items())),
-            sample_errors=tally.samples,
+            error_counts=dict(sorted(total.codes.items())),
+            sample_errors=total.samples,
         )
         assert result.lines_read == result.valid + result.invalid + result.blank
         result.seconds = round(time.monotonic() - started, 3)
@@ -167,9 +159,9 @@ class _Run:
         self.upload_dt = source.last_modified.date().isoformat()
         self.dts: dict[str, set[str]] = {"processed": set(), "errors": set()}
 
-    def consume(self) -> _Tally:
+    def consume(self) -> Part:
         cfg = self.pipe.config
-        tally = _Tally()
+        total = Part()
         with self.source.open() as stream, _gc_paused():
             pieces = decompressed(read_blocks(stream, cfg.read_bytes), cfg.read_bytes)
             numbered = enumerate(batches(pieces, cfg.max_line_bytes, cfg.chunk_bytes))
@@ -179,10 +171,9 @@ class _Run:
             else:
                 parts = (self.handle(number, batch, self.claim) for number, batch in numbered)
             for part in parts:
-                tally.add(part)
-                for table, dts in part.dts.items():
-                    self.dts[table] |= dts
-        return tally
+                total.add(part)
+        self.dts = total.dts
+        return total
 
     def claim(self, paths: list[str]) -> None:
         """Record files about to be written in the in-progress manifest, so a crash can't lose them."""

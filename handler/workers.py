@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
@@ -46,17 +47,17 @@ def fan_out(run: _Run, numbered: Iterable[tuple[int, Batch]], workers: int) -> I
             proc.start()
             theirs.close()
             procs.append((proc, ours))
-        busy = {conn for _, conn in procs if _send_next(conn, pending)}
+        busy = {conn for _, conn in procs if _send_next(conn, pending, procs)}
         while busy:
             for conn in wait(list(busy)):
                 assert isinstance(conn, Connection)
-                kind, payload = _receive(conn, procs)
+                kind, payload = _talk(conn, procs, conn.recv)
                 if kind == "claim":
                     run.claim(payload)
-                    conn.send(True)
+                    _talk(conn, procs, partial(conn.send, True))
                 elif kind == "done":
                     yield payload
-                    if not _send_next(conn, pending):
+                    if not _send_next(conn, pending, procs):
                         busy.discard(conn)
                 else:
                     raise WorkerError(f"a worker failed on {run.source.uri}:\n{payload}")
@@ -65,24 +66,26 @@ def fan_out(run: _Run, numbered: Iterable[tuple[int, Batch]], workers: int) -> I
         _stop(procs, failed)
 
 
-def _send_next(conn: Connection, pending: Iterator[tuple[int, Batch]]) -> bool:
+def _send_next(
+    conn: Connection, pending: Iterator[tuple[int, Batch]], procs: list[tuple[Any, Connection]]
+) -> bool:
     """Give the worker its next batch, or tell it to exit; ``True`` if it got work."""
     item = next(pending, None)
-    conn.send(item)
+    _talk(conn, procs, partial(conn.send, item))
     return item is not None
 
 
-def _receive(conn: Connection, procs: list[tuple[Any, Connection]]) -> tuple[str, Any]:
+def _talk(conn: Connection, procs: list[tuple[Any, Connection]], act: Callable[[], Any]) -> Any:
+    """Send or receive; a worker that is gone (killed, out of memory) becomes a ``WorkerError``."""
     try:
-        message: tuple[str, Any] = conn.recv()
-    except EOFError:
+        return act()
+    except (EOFError, OSError):
         proc = next(p for p, c in procs if c is conn)
         proc.join(1)
         raise WorkerError(
             f"a worker process died (exit code {proc.exitcode}); if it was killed for memory, "
             "lower CHUNK_BYTES or WORKERS, or give the function more memory"
         ) from None
-    return message
 
 
 def _stop(procs: list[tuple[Any, Connection]], failed: bool) -> None:
