@@ -142,7 +142,7 @@ class Pipeline:
         assert result.lines_read == result.valid + result.invalid + result.blank
         result.seconds = round(time.monotonic() - started, 3)
         if not dry_run:
-            run.finish(result)
+            run.finish(result, total.dts)
             result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -157,7 +157,6 @@ class _Run:
         self.ingested_at = datetime.now(UTC).replace(tzinfo=None)
         self.stem = hashlib.sha256(f"{source.uri}\n{source.version}".encode()).hexdigest()[:24]
         self.upload_dt = source.last_modified.date().isoformat()
-        self.dts: dict[str, set[str]] = {"processed": set(), "errors": set()}
 
     def consume(self) -> Part:
         cfg = self.pipe.config
@@ -172,7 +171,6 @@ class _Run:
                 parts = (self.handle(number, batch, self.claim) for number, batch in numbered)
             for part in parts:
                 total.add(part)
-        self.dts = total.dts
         return total
 
     def claim(self, paths: list[str]) -> None:
@@ -264,10 +262,11 @@ class _Run:
             sink.write(path, frame)
             part.dts[table].add(dt)
 
-    def finish(self, result: Result) -> None:
+    def finish(self, result: Result, dts: dict[str, set[str]]) -> None:
+        """Register the partitions written, then mark the manifest complete and drop stale files."""
         pipe = self.pipe
-        pipe.processed.register(self.dts["processed"])
-        pipe.errors.register(self.dts["errors"])
+        pipe.processed.register(dts["processed"])
+        pipe.errors.register(dts["errors"])
         if self.source.uri.startswith("s3://"):
             now = s3_object(pipe.s3, *split_s3_uri(self.source.uri))
             if now is None or now.version != self.source.version:

@@ -134,7 +134,7 @@ def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> dict[s
     return {
         "name": name,
         "seconds": seconds,
-        "pss_mb": max(peak[0] / 1024, 0.0),
+        "pss_mb": peak[0] / 1024,
         "cpu_s": usage.ru_utime + usage.ru_stime,
     }
 
