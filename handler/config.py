@@ -38,6 +38,7 @@ class Config:
     ``WORKERS``                   ``auto``                processes per big object (``auto``: CPUs)
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
     ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
+    ``ATTEMPT_LEASE_SECONDS``     ``3600``                a crashed attempt's record is forgotten after
     ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
     ``VALIDATION_RULES_FILE``     (none)                  the same, read from a file
     ``GLUE_DDL_DIR``              ``glue_ddl/``           folder of the table definitions
@@ -53,6 +54,7 @@ class Config:
     workers: int = 1
     min_timestamp: datetime = datetime(2000, 1, 1)
     max_future: timedelta = timedelta(days=1)
+    lease: timedelta = timedelta(hours=1)
     rules: tuple[FieldRule, ...] = ()
     ddl_dir: Path = DEFAULT_DDL_DIR
     processed_prefix: str = "processed/"
@@ -87,6 +89,9 @@ class Config:
                 seconds=_positive_int(
                     env, "MAX_FUTURE_SECONDS", int(cls.max_future.total_seconds())
                 )
+            ),
+            lease=timedelta(
+                seconds=_positive_int(env, "ATTEMPT_LEASE_SECONDS", int(cls.lease.total_seconds()))
             ),
             rules=parse_rules(rules_text, origin),
             ddl_dir=Path(env["GLUE_DDL_DIR"]) if env.get("GLUE_DDL_DIR") else DEFAULT_DDL_DIR,

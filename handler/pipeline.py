@@ -1,21 +1,20 @@
-"""Process one raw object: stream, validate, write both tables, record the manifest.
+"""Process one raw object: stream, validate, write both tables, commit the manifest.
 
-Exactly-once effect without locks: output names are derived from (object, version, batch,
-partition), so two deliveries of the same version write the same files; a manifest per object
-says which files belong to it, so files of an interrupted attempt or of an older version are
-deleted after the new ones are in place. Counts always balance: lines read = valid + invalid +
-blank, recorded in the manifest.
+Exactly-once effect without locks: every attempt writes files under its own names, listed in its
+own record before they are written, and then tries to win the object's head manifest with a
+conditional write (``ledger.py``, ``docs/exactly-once.md``). Files of attempts that lose, crash or
+read an older version are deleted by the winner and by every later delivery. Counts always
+balance: lines read = valid + invalid + blank, recorded in the manifest.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .exceptions import ObjectChangedError
-from .manifest import COMPLETE, IN_PROGRESS, manifest_key, read_manifest, write_manifest
+from .ledger import Attempt, Ledger, deliver
 from .parse import RAW_LINE_CAP, Batch, LongLine, Unreadable, batches, decompressed, read_blocks
 from .sink import Sink
-from .source import SourceObject, s3_object, split_s3_uri
+from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
 from .workers import fan_out
 
@@ -41,7 +39,7 @@ class Result:
 
     source_uri: str
     version: str
-    status: str  # processed | duplicate | missing | dry_run
+    status: str  # processed | duplicate | superseded | missing | dry_run
     lines_read: int = 0
     valid: int = 0
     invalid: int = 0
@@ -55,6 +53,13 @@ class Result:
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return asdict(self)
+
+    def manifest_fields(self) -> dict[str, Any]:
+        """What the head manifest keeps of it (the ledger adds who, which version, which files)."""
+        doc = self.as_dict()
+        for key in ("sample_errors", "status", "source_uri", "version", "files"):
+            doc.pop(key)
+        return doc
 
 
 @dataclass
@@ -114,49 +119,65 @@ class Pipeline:
     def process(self, source: SourceObject, dry_run: bool = False) -> Result:
         """Process one object; with ``dry_run`` validate and count only, writing nothing."""
         started = time.monotonic()
-        bucket = self.config.processed_bucket
-        mkey = manifest_key(self.config.manifest_prefix, source.uri)
-        previous = None if dry_run else read_manifest(self.s3, bucket, mkey)
-        if (
-            previous
-            and previous.get("status") == COMPLETE
-            and previous.get("version") == source.version
-        ):
-            return _from_manifest(previous, "duplicate")
-        stale = set(previous.get("files", []) + previous.get("stale", [])) if previous else set()
-        run = _Run(self, source, mkey, stale, dry_run)
-        total = run.consume()
-        result = Result(
-            source_uri=source.uri,
-            version=source.version,
-            status="dry_run" if dry_run else "processed",
-            lines_read=total.lines,
-            valid=total.valid,
-            invalid=total.invalid,
-            blank=total.blank,
-            bytes_read=source.size,
-            files=sorted(run.claimed),
-            error_counts=dict(sorted(total.codes.items())),
-            sample_errors=total.samples,
-        )
-        assert result.lines_read == result.valid + result.invalid + result.blank
+        if dry_run:
+            total = _Run(self, source, None).consume()
+            return _result(source, total, None, "dry_run", started)
+        cfg = self.config
+        ledger = Ledger(self.s3, cfg.processed_bucket, cfg.manifest_prefix, source.uri, cfg.lease)
+        made: list[Result] = []
+
+        def work(attempt: Attempt) -> dict[str, Any]:
+            run = _Run(self, source, attempt)
+            total = run.consume()
+            self.processed.register(total.dts["processed"])
+            self.errors.register(total.dts["errors"])
+            made.append(_result(source, total, attempt, "processed", started))
+            return made[0].manifest_fields() | run.details()
+
+        outcome, head = deliver(ledger, source.version, source.current_version, work)
+        if outcome == "duplicate":
+            return _from_manifest(head.doc or {}, "duplicate")
+        result = made[0] if outcome == "processed" else replace(made[0], status=outcome, files=[])
         result.seconds = round(time.monotonic() - started, 3)
-        if not dry_run:
-            run.finish(result, total.dts)
-            result.seconds = round(time.monotonic() - started, 3)
         return result
 
 
-class _Run:
-    """One attempt at one object."""
+def _result(
+    source: SourceObject, total: Part, attempt: Attempt | None, status: str, started: float
+) -> Result:
+    result = Result(
+        source_uri=source.uri,
+        version=source.version,
+        status=status,
+        lines_read=total.lines,
+        valid=total.valid,
+        invalid=total.invalid,
+        blank=total.blank,
+        bytes_read=source.size,
+        files=sorted(attempt.files) if attempt else [],
+        error_counts=dict(sorted(total.codes.items())),
+        sample_errors=total.samples,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    assert result.lines_read == result.valid + result.invalid + result.blank
+    return result
 
-    def __init__(self, pipe: Pipeline, source: SourceObject, mkey: str, stale: set[str], dry: bool):
-        self.pipe, self.source, self.mkey, self.stale, self.dry = pipe, source, mkey, stale, dry
-        #: Every file this attempt will write, listed in the manifest before it is written.
-        self.claimed: list[str] = []
+
+class _Run:
+    """One pass over one object: validate every batch and, unless ``attempt`` is None, write it."""
+
+    def __init__(self, pipe: Pipeline, source: SourceObject, attempt: Attempt | None):
+        self.pipe, self.source, self.attempt = pipe, source, attempt
+        self.dry = attempt is None
         self.ingested_at = datetime.now(UTC).replace(tzinfo=None)
-        self.stem = hashlib.sha256(f"{source.uri}\n{source.version}".encode()).hexdigest()[:24]
         self.upload_dt = source.last_modified.date().isoformat()
+
+    def details(self) -> dict[str, Any]:
+        """Manifest fields about the object and this pass."""
+        return {
+            "last_modified": self.source.last_modified.isoformat() + "Z",
+            "ingested_at": self.ingested_at.isoformat() + "Z",
+        }
 
     def consume(self) -> Part:
         cfg = self.pipe.config
@@ -174,9 +195,9 @@ class _Run:
         return total
 
     def claim(self, paths: list[str]) -> None:
-        """Record files about to be written in the in-progress manifest, so a crash can't lose them."""
-        self.claimed.extend(p for p in paths if p not in self.claimed)
-        self._save_manifest(IN_PROGRESS, files=self.claimed)
+        """List files about to be written in the attempt's record, so a crash can't lose them."""
+        assert self.attempt is not None
+        self.attempt.claim(paths)
 
     def handle(self, number: int, batch: Batch, claim: Callable[[list[str]], None]) -> Part:
         """Validate one batch and (unless dry) write its files, after ``claim``-ing their names."""
@@ -245,7 +266,8 @@ class _Run:
         claim: Callable[[list[str]], None],
         part: Part,
     ) -> None:
-        pipe, name = self.pipe, f"{self.stem}-{number:05d}"
+        assert self.attempt is not None
+        pipe, name = self.pipe, f"{self.attempt.id}-{number:05d}"
         outputs: list[tuple[Sink, str, str, pd.DataFrame]] = []
         if len(processed):
             days = processed["event_time"].to_numpy().astype("datetime64[D]")
@@ -261,36 +283,6 @@ class _Run:
         for (sink, table, dt, frame), path in zip(outputs, planned, strict=True):
             sink.write(path, frame)
             part.dts[table].add(dt)
-
-    def finish(self, result: Result, dts: dict[str, set[str]]) -> None:
-        """Register the partitions written, then mark the manifest complete and drop stale files."""
-        pipe = self.pipe
-        pipe.processed.register(dts["processed"])
-        pipe.errors.register(dts["errors"])
-        if self.source.uri.startswith("s3://"):
-            now = s3_object(pipe.s3, *split_s3_uri(self.source.uri))
-            if now is None or now.version != self.source.version:
-                raise ObjectChangedError(
-                    f"{self.source.uri} changed while it was processed; retrying reads the new bytes"
-                )
-        doc = result.as_dict()
-        for key in ("sample_errors", "status", "source_uri", "version"):
-            doc.pop(key)
-        self._save_manifest(COMPLETE, **doc)
-        pipe.processed.delete(sorted(self.stale - set(self.claimed)))
-
-    def _save_manifest(self, status: str, **fields: Any) -> None:
-        doc = {
-            "source_uri": self.source.uri,
-            "version": self.source.version,
-            "last_modified": self.source.last_modified.isoformat() + "Z",
-            "ingested_at": self.ingested_at.isoformat() + "Z",
-            "stale": sorted(self.stale - set(self.claimed)) if status == IN_PROGRESS else [],
-            **fields,
-            "status": status,
-        }
-        cfg = self.pipe.config
-        write_manifest(self.pipe.s3, cfg.processed_bucket, self.mkey, doc)
 
 
 class _Errors:

@@ -28,10 +28,16 @@ class SourceObject:
     last_modified: datetime  # naive UTC
     size: int
     opener: Callable[[], BinaryIO]
+    #: The version the object has now (``None`` once it is gone): asked again before committing.
+    probe: Callable[[], str | None]
 
     def open(self) -> BinaryIO:
         """A fresh stream over exactly this version's bytes."""
         return self.opener()
+
+    def current_version(self) -> str | None:
+        """The object's version now, which differs from ``version`` once it was overwritten."""
+        return self.probe()
 
 
 def s3_object(s3: Any, bucket: str, key: str) -> SourceObject | None:
@@ -39,14 +45,10 @@ def s3_object(s3: Any, bucket: str, key: str) -> SourceObject | None:
 
     Access-denied, throttling and other errors are raised: the platform should retry them.
     """
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
-            return None
-        raise
+    head = _head(s3, bucket, key)
+    if head is None:
+        return None
     version_id = head.get("VersionId")
-    etag = head["ETag"].strip('"')
     pin = (
         {"VersionId": version_id}
         if version_id and version_id != "null"
@@ -56,25 +58,57 @@ def s3_object(s3: Any, bucket: str, key: str) -> SourceObject | None:
     def opener() -> BinaryIO:
         return s3.get_object(Bucket=bucket, Key=key, **pin)["Body"]
 
+    def probe() -> str | None:
+        now = _head(s3, bucket, key)
+        return None if now is None else _version(now)
+
     return SourceObject(
         uri=f"s3://{bucket}/{key}",
-        version=pin.get("VersionId") or etag,
+        version=_version(head),
         last_modified=_utc(head["LastModified"]),
         size=int(head["ContentLength"]),
         opener=opener,
+        probe=probe,
     )
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        head: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
+            return None
+        raise
+    return head
+
+
+def _version(head: dict[str, Any]) -> str:
+    """The version id in a versioned bucket, else the ETag (the same bytes give the same one)."""
+    version_id = head.get("VersionId")
+    if version_id and version_id != "null":
+        return str(version_id)
+    return str(head["ETag"]).strip('"')
 
 
 def local_file(path: str | os.PathLike[str]) -> SourceObject:
     """A local file, treated as if it had just been uploaded (``file://`` URI)."""
     resolved = Path(path).expanduser().resolve()
     stat = resolved.stat()
+
+    def probe() -> str | None:
+        try:
+            now = resolved.stat()
+        except FileNotFoundError:
+            return None
+        return f"{now.st_size}-{now.st_mtime_ns}"
+
     return SourceObject(
         uri=resolved.as_uri(),
         version=f"{stat.st_size}-{stat.st_mtime_ns}",
         last_modified=datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None),
         size=stat.st_size,
         opener=lambda: resolved.open("rb"),
+        probe=probe,
     )
 
 

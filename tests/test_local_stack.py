@@ -95,6 +95,19 @@ class Stack:
             time.sleep(0.2)
         raise AssertionError(f"no {status} manifest for {key}: {self.manifest(key)}")
 
+    def attempts(self) -> list[str]:
+        """Keys of the in-progress attempt records (``_manifests/_attempts/``)."""
+        listed = self.s3.list_objects_v2(Bucket="loglake-processed", Prefix="_manifests/_attempts/")
+        return [o["Key"] for o in listed.get("Contents", [])]
+
+    def wait_attempt(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.attempts():
+                return
+            time.sleep(0.1)
+        raise AssertionError("no attempt record appeared")
+
     def query(self, *args: str) -> list[dict[str, Any]]:
         result = self.cli("query", *args, "--format", "json")
         assert result.returncode == 0, result.stderr
@@ -229,10 +242,9 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> N
         stack.s3.put_object(Bucket="loglake-raw", Key="big.log", Body=body.encode())
         slow = stack.env | {"CHUNK_BYTES": "65536"}
         first = Proc(["worker", "--wait-seconds", "1"], slow)
-        stack.wait_manifest("big.log", status="in_progress")
+        stack.wait_attempt()
         first.stop(signal.SIGKILL)
-        partial = stack.manifest("big.log")
-        assert partial is not None and partial["status"] == "in_progress"
+        assert stack.manifest("big.log") is None and len(stack.attempts()) == 1
         second = Proc(["worker", "--wait-seconds", "1"], stack.env)
         done = stack.wait_manifest("big.log", timeout=120)
         assert (done["valid"], done["invalid"]) == (lines, 1)

@@ -1,0 +1,368 @@
+"""Who owns which Parquet files: the exactly-once protocol of one source key.
+
+Two kinds of document, both in the processed bucket (the design and why every interleaving
+converges are in ``docs/exactly-once.md``):
+
+* the **head** manifest ``_manifests/<scheme>/<bucket>/<key>.json``: the version whose rows the
+  tables hold, the winning attempt and its files, the attempts it has revoked and the files still
+  to delete. It is only ever replaced with a conditional PUT (``If-Match`` on the ETag read, or
+  ``If-None-Match: *`` when there is none), so no writer can overwrite what it did not see;
+* one **attempt record** per attempt, ``_manifests/_attempts/<hash of uri>/<attempt>.json``,
+  written only by its attempt: every file name it is about to write, listed before the write.
+
+An attempt writes files under its own unique names, then tries to win the head. It wins only if
+the source still has its version, nobody committed that version first and it was not revoked.
+Whoever commits, and every later delivery, sweeps: files of attempts that can no longer win are
+deleted, and their attempts are revoked in the head first, so they cannot win afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
+
+from .exceptions import ObjectChangedError
+from .manifest import COMPLETE, IN_PROGRESS, manifest_key
+
+#: How often a conditional write that lost a race is tried again before the delivery is retried.
+MAX_TRIES = 30
+#: S3's answers to a conditional write whose condition no longer holds.
+CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+
+Probe = Callable[[], str | None]
+
+
+@dataclass
+class Head:
+    """The head manifest as read, with the ETag a conditional replace must match."""
+
+    doc: dict[str, Any] | None
+    etag: str | None
+
+    @property
+    def complete(self) -> bool:
+        return self.doc is not None and self.doc.get("status") == COMPLETE
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return (self.doc or {}).get(name, default)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat() + "Z"
+
+
+class Ledger:
+    """The head manifest and the attempt records of one source object."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str, uri: str, lease: timedelta) -> None:
+        self.s3, self.bucket, self.uri, self.lease = s3, bucket, uri, lease
+        self.head_key = manifest_key(prefix, uri)
+        digest = hashlib.sha256(uri.encode()).hexdigest()[:32]
+        self.records_prefix = f"{prefix}_attempts/{digest}/"
+
+    # -- the head ---------------------------------------------------------------------------
+    def read_head(self) -> Head:
+        """The head manifest and its ETag (``Head(None, None)`` before the first commit)."""
+        try:
+            got = self.s3.get_object(Bucket=self.bucket, Key=self.head_key)
+        except ClientError as exc:
+            if _code(exc) in {"NoSuchKey", "404"}:
+                return Head(None, None)
+            raise
+        return Head(json.loads(got["Body"].read()), got["ETag"])
+
+    def replace_head(self, doc: dict[str, Any], seen: Head) -> bool:
+        """Write ``doc`` as the head if it is still ``seen``; ``False`` when someone got there first.
+
+        Every write carries a fresh ``written`` nonce, so two equal documents never share an ETag
+        (an A-B-A change would otherwise pass an ``If-Match``).
+        """
+        condition = {"IfMatch": seen.etag} if seen.etag else {"IfNoneMatch": "*"}
+        body = dict(doc, written=uuid.uuid4().hex)
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=self.head_key,
+                Body=json.dumps(body, indent=1, sort_keys=True).encode(),
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if _code(exc) in CONFLICT_CODES:
+                return False
+            raise
+        return True
+
+    # -- attempt records --------------------------------------------------------------------
+    def record_key(self, attempt: str) -> str:
+        return f"{self.records_prefix}{attempt}.json"
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every attempt record of this object (one deleted since the listing is skipped)."""
+        found: list[dict[str, Any]] = []
+        token: dict[str, str] = {}
+        while True:
+            page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self.records_prefix, **token)
+            for item in page.get("Contents", []):
+                try:
+                    body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                except ClientError as exc:
+                    if _code(exc) in {"NoSuchKey", "404"}:
+                        continue
+                    raise
+                found.append(json.loads(body))
+            if not page.get("IsTruncated"):
+                return found
+            token = {"ContinuationToken": page["NextContinuationToken"]}
+
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete keys of the processed bucket, 1,000 per request; missing keys are fine."""
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            answer = self.s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise ClientError(
+                    {"Error": {"Code": first.get("Code", ""), "Message": first.get("Message", "")}},
+                    "DeleteObjects",
+                )
+
+    def delete_files(self, uris: list[str]) -> None:
+        """Delete Parquet files given as ``s3://bucket/key`` (all in the processed bucket)."""
+        keys = []
+        for uri in sorted(set(uris)):
+            parsed = urlparse(uri)
+            if parsed.netloc != self.bucket:
+                raise ValueError(f"{uri} is outside the processed bucket {self.bucket}")
+            keys.append(parsed.path.lstrip("/"))
+        self.delete_keys(keys)
+
+    # -- sweeping ---------------------------------------------------------------------------
+    def sweep(self, current: Probe) -> None:
+        """Delete every file no complete manifest will ever list; revoke attempts that made them.
+
+        Run after a commit and by every duplicate delivery, so a crashed attempt's files go as
+        soon as its message is delivered again. An attempt is revoked (in the head, with a
+        conditional write) *before* its files are deleted, so it can never commit them after.
+        Records of revoked attempts stay until their attempt has been idle for the lease: an
+        attempt lists a file before writing it, so a record may still grow while it lives.
+        """
+        for _ in range(MAX_TRIES):
+            head = self.read_head()
+            if not head.complete:
+                return
+            records = self.records()
+            plan = _Plan.make(head, records, current, _now(), self.lease)
+            if plan.revocations_changed(head) and not self.replace_head(
+                dict(head.doc or {}, revoked=plan.revoked), head
+            ):
+                _pause()
+                continue
+            self.delete_files(plan.doomed_files + head.get("stale", []))
+            self._forget_stale(head.get("stale", []))
+            self.delete_keys([self.record_key(a) for a in plan.forget_records])
+            return
+        raise ObjectChangedError(f"{self.uri}: its manifest kept changing while it was swept")
+
+    def _forget_stale(self, deleted: list[str]) -> None:
+        """Drop deleted files from the head's ``stale`` list (whoever wrote the head since)."""
+        if not deleted:
+            return
+        for _ in range(MAX_TRIES):
+            head = self.read_head()
+            left = [f for f in head.get("stale", []) if f not in set(deleted)]
+            if not head.doc or left == head.get("stale", []):
+                return
+            if self.replace_head(dict(head.doc, stale=left), head):
+                return
+            _pause()
+
+
+@dataclass
+class _Plan:
+    """What one sweep does, decided from one reading of the head and of the records."""
+
+    revoked: dict[str, str]
+    doomed_files: list[str] = field(default_factory=list)
+    forget_records: list[str] = field(default_factory=list)
+
+    @classmethod
+    def make(
+        cls,
+        head: Head,
+        records: list[dict[str, Any]],
+        current: Probe,
+        now: datetime,
+        lease: timedelta,
+    ) -> _Plan:
+        live = {r["attempt"] for r in records}
+        # An entry whose record is gone belongs to an attempt that has finished: no longer needed.
+        plan = cls({a: t for a, t in head.get("revoked", {}).items() if a in live})
+        version, winner = head.get("version"), head.get("attempt")
+        current_version: list[str | None] = []
+
+        def now_current() -> str | None:
+            if not current_version:
+                current_version.append(current())
+            return current_version[0]
+
+        for record in records:
+            attempt = record["attempt"]
+            if attempt == winner:  # the winner died before deleting its own record
+                plan.forget_records.append(attempt)
+                continue
+            if attempt not in plan.revoked:
+                if record["version"] != version and record["version"] == now_current():
+                    continue  # an attempt at the newest version: it may still win
+                plan.revoked[attempt] = _iso(now)
+            plan.doomed_files.extend(record.get("files", []))
+            idle = now - datetime.fromisoformat(record["updated_at"].removesuffix("Z"))
+            if idle > lease:
+                plan.forget_records.append(attempt)
+        return plan
+
+    def revocations_changed(self, head: Head) -> bool:
+        return self.revoked != head.get("revoked", {})
+
+
+class Attempt:
+    """One attempt at one version of one object: claims file names, then commits or gives up."""
+
+    def __init__(self, ledger: Ledger, version: str) -> None:
+        self.ledger, self.version = ledger, version
+        stem = hashlib.sha256(f"{ledger.uri}\n{version}".encode()).hexdigest()[:16]
+        self.id = f"{stem}-{uuid.uuid4().hex[:8]}"
+        self.started = _now()
+        self.files: list[str] = []
+        self._recorded = False
+
+    def claim(self, paths: list[str]) -> None:
+        """List files in this attempt's record before they are written, so none is ever lost."""
+        self.files.extend(p for p in paths if p not in self.files)
+        self._save_record()
+
+    def _save_record(self) -> None:
+        doc = {
+            "status": IN_PROGRESS,
+            "source_uri": self.ledger.uri,
+            "version": self.version,
+            "attempt": self.id,
+            "started_at": _iso(self.started),
+            "updated_at": _iso(_now()),
+            "files": self.files,
+        }
+        self.ledger.s3.put_object(
+            Bucket=self.ledger.bucket,
+            Key=self.ledger.record_key(self.id),
+            Body=json.dumps(doc, indent=1, sort_keys=True).encode(),
+            ContentType="application/json",
+        )
+        self._recorded = True
+
+    def commit(self, summary: dict[str, Any], current: Probe) -> tuple[str, Head]:
+        """Try to make this attempt's files the object's rows.
+
+        Returns ``("processed", head)`` when it won, ``("duplicate", head)`` when another attempt
+        committed this version first and ``("superseded", head)`` when the object has a newer
+        version (its own notification brings those bytes); the last two remove this attempt's
+        files. Raises ``ObjectChangedError`` when it was revoked although its version is current
+        again, so the delivery is retried.
+        """
+        if self._recorded:
+            self._save_record()  # fresh updated_at: the lease counts from here
+        for _ in range(MAX_TRIES):
+            head = self.ledger.read_head()
+            if head.get("attempt") == self.id:  # our PUT landed but its answer was lost
+                self._forget_record()
+                return "processed", head
+            if head.complete and head.get("version") == self.version:
+                self.give_up()
+                return "duplicate", head
+            if self.id in head.get("revoked", {}):
+                self.give_up()
+                if current() == self.version:
+                    raise ObjectChangedError(
+                        f"{self.ledger.uri}: this attempt was revoked while another version was "
+                        "current; retrying processes the current bytes"
+                    )
+                return "superseded", head
+            if current() != self.version:
+                self.give_up()
+                return "superseded", head
+            old = [f for f in head.get("files", []) if f not in set(self.files)]
+            doc = {
+                **summary,
+                "status": COMPLETE,
+                "source_uri": self.ledger.uri,
+                "version": self.version,
+                "attempt": self.id,
+                "files": sorted(self.files),
+                "revoked": head.get("revoked", {}),
+                "stale": sorted(set(head.get("stale", [])) | set(old)),
+            }
+            if self.ledger.replace_head(doc, head):
+                self._forget_record()
+                self.ledger.sweep(current)
+                return "processed", self.ledger.read_head()
+            _pause()
+        raise ObjectChangedError(f"{self.ledger.uri}: its manifest kept changing; will retry")
+
+    def give_up(self) -> None:
+        """Remove this attempt's files, then its record (files first: a crash loses nothing)."""
+        self.ledger.delete_files(self.files)
+        self._forget_record()
+
+    def _forget_record(self) -> None:
+        if self._recorded:
+            self.ledger.delete_keys([self.ledger.record_key(self.id)])
+            self._recorded = False
+
+
+def deliver(
+    ledger: Ledger, version: str, current: Probe, work: Callable[[Attempt], dict[str, Any]]
+) -> tuple[str, Head]:
+    """One delivery of one object version: the whole protocol around the ``work`` of writing it.
+
+    ``work`` claims and writes the attempt's files and returns the manifest's summary fields. A
+    version already committed is a duplicate (and sweeps: a crashed attempt's files go now). If
+    ``work`` raises, the attempt removes its files; if even that fails, its record still lists
+    them for the next delivery's sweep. Returns the outcome of ``Attempt.commit``.
+    """
+    head = ledger.read_head()
+    if head.complete and head.get("version") == version:
+        ledger.sweep(current)
+        return "duplicate", head
+    attempt = Attempt(ledger, version)
+    try:
+        summary = work(attempt)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            attempt.give_up()
+        raise
+    return attempt.commit(summary, current)
+
+
+def _pause() -> None:
+    """A short random wait after losing a race, so contenders do not collide in lockstep."""
+    time.sleep(random.uniform(0.005, 0.05))
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
