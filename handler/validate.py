@@ -3,13 +3,23 @@
 Every failure has a stable machine-readable ``code`` (what dashboards group by) and a ``detail``
 a person can act on. The codes are: ``invalid_json``, ``not_an_object``, ``invalid_utf8``,
 ``line_too_long``, ``missing_field:<name>``, ``bad_timestamp``, ``timestamp_out_of_range``,
-``bad_level``, ``bad_type:<name>``, ``invalid_gzip`` and the ``rule_*:<name>`` codes of
-``rules.py``.
+``bad_level``, ``bad_type:<name>``, ``invalid_gzip``, ``decompressed_too_large``, the
+``rule_*:<name>`` codes of ``rules.py`` and, as a safety net, ``unprocessable_line``: whatever
+goes wrong with one line becomes that line's error row and never fails its object.
+
+Values are kept exactly: integers of any size keep their digits (a line with a run of 20 or more
+digits is parsed again with the standard library, which keeps big integers; orjson would turn
+them into doubles). Floats are IEEE doubles, written back as the shortest text that round-trips;
+a number a double cannot hold (``1e400``) makes the line ``invalid_json``. Duplicate keys: the last
+one wins, as in every mainstream JSON parser. A leap second (``23:59:60``) is stored as
+``23:59:59.999999`` of the same minute.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +42,11 @@ LEVELS = {
 EPOCH = datetime(1970, 1, 1)
 #: Epoch numbers at or above this are milliseconds (as seconds it would be the year 5138).
 MILLIS_THRESHOLD = 1e11
+#: A run of digits this long may be an integer orjson cannot hold (it reads it as a double).
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+_LEAP_SECOND = re.compile(r"^(.{10}[T ]\d\d:\d\d):60(?:\.\d+)?(.*)$")
+#: Longest text of a value quoted in an error detail.
+SHORT = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +78,8 @@ def parse_timestamp(value: Any) -> datetime | None:
                 return None  # "...+01:00Z" is not a timestamp
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            return None
+            leap = _LEAP_SECOND.match(value)
+            return parse_timestamp(f"{leap[1]}:59.999999{leap[2]}") if leap else None
         offset = parsed.utcoffset()
         return parsed.replace(tzinfo=None) - offset if offset is not None else parsed
     if kind is int or kind is float:
@@ -102,11 +118,25 @@ class Validator:
         self.latest = datetime.now(UTC).replace(tzinfo=None) + self.max_future
 
     def check(self, line: bytes) -> Row | Invalid | None:
-        """Validate one line (without its ``\\n``); ``None`` means blank. Hot path: keep it lean."""
+        """Validate one line (without its ``\\n``); ``None`` means blank. Never raises."""
+        try:
+            return self._check(line)
+        except Exception as exc:  # the safety net: one strange line never fails its object
+            return _unprocessable(exc)
+
+    def _check(self, line: bytes) -> Row | Invalid | None:
+        """The checks themselves. Hot path: keep it lean."""
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            return None if not line or line.isspace() else _undecodable(line, exc)
+            if not line or line.isspace():
+                return None
+            obj = _huge(line) if "infinity" in str(exc) else None
+            if obj is None:
+                return _undecodable(line, exc)
+        else:
+            if _LONG_DIGITS.search(line) is not None:
+                obj = _exact(line, obj)
         if type(obj) is not dict:
             return Invalid("not_an_object", f"expected a JSON object, got {_json_kind(obj)}")
         ts, level, message = obj.get("timestamp"), obj.get("level"), obj.get("message")
@@ -125,8 +155,8 @@ class Validator:
                 f"timestamp {_short(ts)} is {event_time.isoformat()}Z, outside "
                 f"{self.min_timestamp.isoformat()}Z .. now + {self.max_future}",
             )
-        norm_level = LEVELS.get(level) or (
-            LEVELS.get(level.upper()) if type(level) is str else None
+        norm_level = (
+            (LEVELS.get(level) or LEVELS.get(level.upper())) if type(level) is str else None
         )
         if norm_level is None:
             return Invalid("bad_level", f"level {_short(level)} is not one of {', '.join(LEVELS)}")
@@ -179,8 +209,64 @@ class Validator:
 
 
 def _text(value: Any) -> str:
-    """JSON text of a non-string attribute value (``str`` is the same and faster for ints)."""
-    return str(value) if type(value) is int else orjson.dumps(value).decode()
+    """JSON text of a non-string attribute value (``str`` is the same and faster for ints).
+
+    orjson writes neither integers over 64 bits nor more than 254 levels of nesting; the standard
+    library does both (the safety net catches anything deeper than Python's recursion limit).
+    """
+    if type(value) is int:
+        return str(value)
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _exact(line: bytes, parsed: Any) -> Any:
+    """The line parsed again by the standard library, which keeps integers of any size exactly.
+
+    orjson has accepted the line, so it is JSON; if the standard library still cannot read it
+    (nesting past its recursion limit), orjson's reading stands.
+    """
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return parsed
+
+
+def _huge(line: bytes) -> Any:
+    """A line orjson refused for a number beyond a double: fine if that number is an integer.
+
+    The standard library reads it, refusing what orjson refuses too (a float beyond a double,
+    NaN, Infinity, a lone surrogate). ``None`` when the line is not JSON after all.
+    """
+    try:
+        obj = json.loads(line, parse_float=_finite, parse_constant=_no_constant)
+        json.dumps(obj, ensure_ascii=False).encode()  # a lone surrogate cannot be stored
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        return None
+    return obj
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range of a double")
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _unprocessable(exc: Exception) -> Invalid:
+    what = f"{type(exc).__name__}: {exc}"
+    if len(what) > 200:
+        what = what[:197] + "..."
+    return Invalid(
+        "unprocessable_line",
+        f"this line could not be validated ({what}); it is kept here, the rest of the object landed",
+    )
 
 
 def _undecodable(line: bytes, exc: Exception) -> Invalid:
@@ -213,8 +299,12 @@ def _json_kind(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = orjson.dumps(value).decode()
-    return text if len(text) <= 80 else text[:77] + "..."
+    """A value as JSON for an error detail: at most ``SHORT`` characters, and it never raises."""
+    try:
+        text = _text(value)
+    except Exception:  # nested past Python's recursion limit
+        text = f"({_json_kind(value)} nested too deeply to show)"
+    return text if len(text) <= SHORT else text[: SHORT - 3] + "..."
 
 
 def _converter(name: str, athena_type: str) -> Callable[[Any], Any]:
@@ -239,7 +329,12 @@ def _converter(name: str, athena_type: str) -> Callable[[Any], Any]:
         return value if type(value) is str else expect("a string", value)
 
     def double(value: Any) -> Any:
-        return float(value) if type(value) in (int, float) else expect("a number", value)
+        if type(value) not in (int, float):
+            return expect("a number", value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer of over 308 digits
+            return expect("a number a double can hold", value)
 
     def boolean(value: Any) -> Any:
         return value if type(value) is bool else expect("true or false", value)

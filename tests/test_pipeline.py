@@ -360,3 +360,49 @@ def test_a_killed_worker_fails_the_attempt_and_the_retry_is_exact(served_lake: L
     assert len(lake.rows("errors")) == 62
     left = lake.files("processed/") + lake.files("errors/")
     assert sorted(f"s3://{PROCESSED}/{key}" for key in left) == retry.files
+
+
+def test_strange_lines_each_get_a_row_and_the_good_lines_land(lake: Lake) -> None:
+    """Lines that used to fail the whole object (issue #10) next to good lines."""
+    deep = "[" * 300 + "1" + "]" * 300
+    strange = [
+        '{"timestamp": "2025-07-21T10:00:00Z", "level": ["INFO"], "message": "m"}',
+        '{"timestamp": "2025-07-21T10:00:00Z", "level": {"a": 1}, "message": "m"}',
+        '{"timestamp": ' + "[" * 900 + "]" * 900 + ', "level": "INFO", "message": "m"}',
+        '{"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": "m", "x": 1e400}',
+        '{"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": "m", "d": '
+        + "[" * 1020
+        + "]" * 1020
+        + "}",
+    ]
+    kept = [
+        '{"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": "deep", "deep": '
+        + deep
+        + "}",
+        '{"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": "big", "n": '
+        + "1" * 70
+        + "}",
+        '{"timestamp": "2016-12-31T23:59:60Z", "level": "INFO", "message": "leap"}',
+    ]
+    records: list[dict[str, object] | str] = []
+    for i, line in enumerate(strange + kept):
+        records += [good(i), line]
+    lake.put("strange.log", ndjson(*records))
+    result = lake.pipeline(min_timestamp=datetime(2016, 1, 1)).process_s3(RAW, "strange.log")
+    assert (result.status, result.lines_read, result.valid, result.invalid) == (
+        "processed",
+        16,
+        11,
+        5,
+    )
+    assert result.error_counts == {
+        "bad_level": 2,
+        "bad_timestamp": 1,
+        "invalid_json": 1,
+        "unprocessable_line": 1,
+    }
+    rows = lake.rows().set_index("message")
+    assert dict(rows.loc["big", "attributes"])["n"] == "1" * 70
+    assert dict(rows.loc["deep", "attributes"])["deep"] == deep
+    assert str(rows.loc["leap", "event_time"]) == "2016-12-31 23:59:59.999999"
+    assert sorted(lake.rows("errors")["source_line"]) == [2, 4, 6, 8, 10]

@@ -229,3 +229,143 @@ def test_arbitrary_bytes_give_a_row_or_a_reason(raw: bytes) -> None:
 def test_arbitrary_objects_give_a_row_or_a_reason(obj: dict[str, object]) -> None:
     result = V.check(json.dumps(obj).encode())
     assert result is None or isinstance(result, (Invalid, tuple))
+
+
+def nested(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (line(level=["INFO"]), "bad_level"),
+        (line(level={"a": 1}), "bad_level"),
+        (line(timestamp=[1, 2]), "bad_timestamp"),
+        (line(timestamp={"at": "2025-07-21T10:00:00Z"}), "bad_timestamp"),
+        (line(message=["m"]), "bad_type:message"),
+        (
+            b'{"timestamp": ' + nested(900).encode() + b', "level": "INFO", "message": "m"}',
+            "bad_timestamp",
+        ),
+        (
+            b'{"timestamp": "2025-07-21T10:00:00Z", "level": '
+            + nested(900).encode()
+            + b', "message": "m"}',
+            "bad_level",
+        ),
+        (line(x=1)[:-1] + b', "x": 1e400}', "invalid_json"),
+        (line()[:-1] + b', "deep": ' + nested(1020).encode() + b"}", "unprocessable_line"),
+    ],
+)
+def test_strange_values_get_their_own_code(raw: bytes, expected: str) -> None:
+    result = V.check(raw)
+    assert code(result) == expected
+    assert isinstance(result, Invalid) and len(result.detail) < 400
+
+
+def test_error_details_of_deep_values_are_bounded() -> None:
+    result = V.check(
+        b'{"timestamp": ' + nested(1000).encode() + b', "level": "INFO", "message": "m"}'
+    )
+    assert isinstance(result, Invalid) and "nested too deeply to show" in result.detail
+
+
+def attributes(raw: bytes) -> dict[str, str]:
+    row = V.check(raw)
+    assert isinstance(row, tuple), row
+    return dict(row[3])
+
+
+def test_attribute_nested_300_deep_is_kept() -> None:
+    assert attributes(line(deep=json.loads(nested(300))))["deep"] == nested(300)
+
+
+def test_big_integers_keep_every_digit() -> None:
+    big = 12345678901234567890123456789012345678901234567890123456789012345678
+    attrs = attributes(
+        line(big=big, small=-(2**64), inner={"n": 2**70}, text="12345678901234567890")
+    )
+    assert attrs == {
+        "big": str(big),
+        "small": str(-(2**64)),
+        "inner": '{"n":1180591620717411303424}',
+        "text": "12345678901234567890",
+    }
+
+
+def test_floats_minus_zero_and_duplicate_keys() -> None:
+    raw = line()[:-1] + b', "f": 0.1, "e": 1E5, "g": 1e22, "nz": -0, "nzf": -0.0, "d": 1, "d": 2}'
+    assert attributes(raw) == {
+        "f": "0.1",
+        "e": "100000.0",
+        "g": "1e+22",
+        "nz": "0",
+        "nzf": "-0.0",
+        "d": "2",
+    }
+
+
+def test_duplicate_core_field_last_one_wins() -> None:
+    row = V.check(
+        b'{"timestamp": "2025-07-21T10:00:00Z", "level": "nope", "level": "ERROR", "message": "m"}'
+    )
+    assert isinstance(row, tuple) and row[1] == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999)),
+        ("2016-12-31T23:59:60.5Z", datetime(2016, 12, 31, 23, 59, 59, 999999)),
+        ("2017-01-01T00:59:60+01:00", datetime(2016, 12, 31, 23, 59, 59, 999999)),
+    ],
+)
+def test_leap_second_is_the_last_microsecond_of_its_minute(value: str, expected: datetime) -> None:
+    assert parse_timestamp(value) == expected
+
+
+def test_huge_integer_for_a_double_column_is_a_type_error() -> None:
+    validator = Validator({"ratio": "double"})
+    assert code(validator.check(line(ratio=10**400))) == "bad_type:ratio"
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    timestamp=JSON | st.just("2025-07-21T10:00:00Z"),
+    level=JSON | st.sampled_from(["INFO", "warn"]),
+    message=JSON | st.just("m"),
+    rest=st.dictionaries(st.text(max_size=6), JSON, max_size=5),
+    depth=st.integers(0, 1100),
+)
+def test_any_json_in_any_field_at_any_depth_gives_a_row_or_a_reason(
+    timestamp: object, level: object, message: object, rest: dict[str, object], depth: int
+) -> None:
+    validator = Validator({"n": "bigint", "r": "double", "ok": "boolean"})
+    doc = dict(rest, timestamp=timestamp, level=level, message=message)
+    raw = json.dumps(doc).encode()
+    if depth:  # wrap one field (or an attribute) in many levels of arrays
+        field = sorted(doc)[depth % len(doc)]
+        raw = (
+            json.dumps(dict(doc, **{field: "@@"}))
+            .encode()
+            .replace(b'"@@"', nested(depth, json.dumps(doc[field])).encode())
+        )
+    result = validator.check(raw)
+    assert result is None or isinstance(result, (Invalid, tuple))
+    if isinstance(result, Invalid) and result.code == "unprocessable_line":  # the safety net
+        assert depth > 900, result  # only nesting Python itself cannot recurse through
+    if isinstance(result, tuple):
+        assert all(type(k) is str and type(v) is str for k, v in result[3])
