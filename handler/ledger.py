@@ -7,8 +7,9 @@ converges are in ``docs/exactly-once.md``):
   tables hold, the winning attempt and its files, the attempts it has revoked and the files still
   to delete. It is only ever replaced with a conditional PUT (``If-Match`` on the ETag read, or
   ``If-None-Match: *`` when there is none), so no writer can overwrite what it did not see;
-* one **attempt record** per attempt, ``_manifests/_attempts/<hash of uri>/<attempt>.json``,
-  written only by its attempt: every file name it is about to write, listed before the write.
+* one **attempt record** per attempt, ``_manifests/_attempts/<hash of uri>/<attempt>/``, written
+  only by its attempt, one segment per claim: every file name it is about to write, listed
+  before the write.
 
 An attempt writes files under its own unique names, then tries to win the head. It wins only if
 the source still has its version, nobody committed that version first and it was not revoked.
@@ -109,25 +110,38 @@ class Ledger:
         return True
 
     # -- attempt records --------------------------------------------------------------------
-    def record_key(self, attempt: str) -> str:
-        return f"{self.records_prefix}{attempt}.json"
+    def segment_key(self, attempt: str, number: int) -> str:
+        return f"{self.records_prefix}{attempt}/{number:08d}.json"
 
     def records(self) -> list[dict[str, Any]]:
-        """Every attempt record of this object (one deleted since the listing is skipped)."""
-        found: list[dict[str, Any]] = []
+        """Every attempt record of this object, its segments merged (``keys`` lists them).
+
+        A record is written in segments, one per claim, so an object of many batches costs one
+        small PUT per batch instead of rewriting an ever longer list.
+        """
+        merged: dict[str, dict[str, Any]] = {}
+        for key in self._list(self.records_prefix):
+            try:
+                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if _code(exc) in {"NoSuchKey", "404"}:  # deleted since the listing
+                    continue
+                raise
+            part = json.loads(body)
+            record = merged.setdefault(part["attempt"], dict(part, files=[], keys=[]))
+            record["files"] += part.get("files", [])
+            record["keys"].append(key)
+            record["updated_at"] = max(record["updated_at"], part["updated_at"])
+        return list(merged.values())
+
+    def _list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
         token: dict[str, str] = {}
         while True:
-            page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self.records_prefix, **token)
-            for item in page.get("Contents", []):
-                try:
-                    body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-                except ClientError as exc:
-                    if _code(exc) in {"NoSuchKey", "404"}:
-                        continue
-                    raise
-                found.append(json.loads(body))
+            page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **token)
+            keys += [item["Key"] for item in page.get("Contents", [])]
             if not page.get("IsTruncated"):
-                return found
+                return keys
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
     def delete_keys(self, keys: list[str]) -> None:
@@ -177,7 +191,7 @@ class Ledger:
                 continue
             self.delete_files(plan.doomed_files + head.get("stale", []))
             self._forget_stale(head.get("stale", []))
-            self.delete_keys([self.record_key(a) for a in plan.forget_records])
+            self.delete_keys([k for record in plan.forget_records for k in record["keys"]])
             return
         raise ObjectChangedError(f"{self.uri}: its manifest kept changing while it was swept")
 
@@ -201,7 +215,7 @@ class _Plan:
 
     revoked: dict[str, str]
     doomed_files: list[str] = field(default_factory=list)
-    forget_records: list[str] = field(default_factory=list)
+    forget_records: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def make(
@@ -226,7 +240,7 @@ class _Plan:
         for record in records:
             attempt = record["attempt"]
             if attempt == winner:  # the winner died before deleting its own record
-                plan.forget_records.append(attempt)
+                plan.forget_records.append(record)
                 continue
             if attempt not in plan.revoked:
                 if record["version"] != version and record["version"] == now_current():
@@ -235,7 +249,7 @@ class _Plan:
             plan.doomed_files.extend(record.get("files", []))
             idle = now - datetime.fromisoformat(record["updated_at"].removesuffix("Z"))
             if idle > lease:
-                plan.forget_records.append(attempt)
+                plan.forget_records.append(record)
         return plan
 
     def revocations_changed(self, head: Head) -> bool:
@@ -251,14 +265,19 @@ class Attempt:
         self.id = f"{stem}-{uuid.uuid4().hex[:8]}"
         self.started = _now()
         self.files: list[str] = []
-        self._recorded = False
+        self._known: set[str] = set()
+        #: Keys of this attempt's record segments written so far.
+        self.segments: list[str] = []
 
     def claim(self, paths: list[str]) -> None:
         """List files in this attempt's record before they are written, so none is ever lost."""
-        self.files.extend(p for p in paths if p not in self.files)
-        self._save_record()
+        new = [p for p in dict.fromkeys(paths) if p not in self._known]
+        self.files += new
+        self._known.update(new)
+        self._save_record(new)
 
-    def _save_record(self) -> None:
+    def _save_record(self, files: list[str]) -> None:
+        """Write the next segment of the record: the files claimed now (none: a fresh timestamp)."""
         doc = {
             "status": IN_PROGRESS,
             "source_uri": self.ledger.uri,
@@ -266,15 +285,16 @@ class Attempt:
             "attempt": self.id,
             "started_at": _iso(self.started),
             "updated_at": _iso(_now()),
-            "files": self.files,
+            "files": files,
         }
+        key = self.ledger.segment_key(self.id, len(self.segments) + 1)
         self.ledger.s3.put_object(
             Bucket=self.ledger.bucket,
-            Key=self.ledger.record_key(self.id),
+            Key=key,
             Body=json.dumps(doc, indent=1, sort_keys=True).encode(),
             ContentType="application/json",
         )
-        self._recorded = True
+        self.segments.append(key)
 
     def commit(self, summary: dict[str, Any], current: Probe) -> tuple[str, Head]:
         """Try to make this attempt's files the object's rows.
@@ -285,8 +305,8 @@ class Attempt:
         files. Raises ``ObjectChangedError`` when it was revoked although its version is current
         again, so the delivery is retried.
         """
-        if self._recorded:
-            self._save_record()  # fresh updated_at: the lease counts from here
+        if self.segments:
+            self._save_record([])  # fresh updated_at: the lease counts from here
         for _ in range(MAX_TRIES):
             head = self.ledger.read_head()
             if head.get("attempt") == self.id:  # our PUT landed but its answer was lost
@@ -330,9 +350,9 @@ class Attempt:
         self._forget_record()
 
     def _forget_record(self) -> None:
-        if self._recorded:
-            self.ledger.delete_keys([self.ledger.record_key(self.id)])
-            self._recorded = False
+        if self.segments:
+            self.ledger.delete_keys(self.segments)
+            self.segments = []
 
 
 def deliver(

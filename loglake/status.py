@@ -33,19 +33,18 @@ def collect(
     queue_url: str | None,
     prefix: str = "_manifests/",
 ) -> Status:
-    """Read every manifest and the queue attributes."""
+    """Read every head manifest, count the attempts in progress, and read the queue attributes."""
     s3 = session.client("s3")
     status = Status()
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=processed_bucket, Prefix=prefix)
-    found = (
-        read_manifest(s3, processed_bucket, o["Key"])
-        for page in pages
-        for o in page.get("Contents", [])
-    )
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    attempts = f"{prefix}_attempts/"
+    # An attempt's record is a folder of segments: <hash of the object>/<attempt>/<n>.json.
+    status.in_progress = len({k.rsplit("/", 1)[0] for k in keys if k.startswith(attempts)})
+    found = (read_manifest(s3, processed_bucket, k) for k in keys if not k.startswith(attempts))
     docs = [doc for doc in found if doc is not None]  # one deleted since the listing is skipped
     for doc in docs:
         if doc.get("status") != "complete":
-            status.in_progress += 1
             continue
         status.objects += 1
         status.valid += doc.get("valid", 0)
