@@ -35,6 +35,8 @@ class Config:
     ``ERRORS_TABLE``              ``errors_logs``         table for invalid lines
     ``MAX_LINE_BYTES``            ``262144``              longer lines are ``line_too_long``
     ``CHUNK_BYTES``               ``8388608`` (8 MiB)     input bytes per batch and per output file
+    ``CHUNK_LINES``               ``100000``              lines per batch at most (bounds memory)
+    ``MAX_DECOMPRESSED_BYTES``    ``53687091200`` (50GiB) past it: one ``decompressed_too_large`` row
     ``WORKERS``                   ``auto``                processes per big object (``auto``: CPUs)
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
     ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
@@ -51,6 +53,8 @@ class Config:
     errors_table: str = "errors_logs"
     max_line_bytes: int = 262_144
     chunk_bytes: int = 8 * MiB
+    chunk_lines: int = 100_000
+    max_decompressed_bytes: int = 50 * 1024 * MiB
     workers: int = 1
     min_timestamp: datetime = datetime(2000, 1, 1)
     max_future: timedelta = timedelta(days=1)
@@ -83,6 +87,10 @@ class Config:
             errors_table=env.get("ERRORS_TABLE", cls.errors_table),
             max_line_bytes=_positive_int(env, "MAX_LINE_BYTES", cls.max_line_bytes),
             chunk_bytes=_positive_int(env, "CHUNK_BYTES", cls.chunk_bytes),
+            chunk_lines=_positive_int(env, "CHUNK_LINES", cls.chunk_lines),
+            max_decompressed_bytes=_positive_int(
+                env, "MAX_DECOMPRESSED_BYTES", cls.max_decompressed_bytes
+            ),
             workers=_workers(env),
             min_timestamp=_date(env, "MIN_TIMESTAMP", cls.min_timestamp),
             max_future=timedelta(

@@ -2,13 +2,16 @@
 
 The object is read ``read_bytes`` at a time, gunzipped on the fly when it starts with the gzip
 magic bytes (whatever its name), and cut into lines. Lines are handed out in batches of about
-``chunk_bytes`` input bytes, so memory depends on the chunk size and never on the object size. A
-line longer than ``max_line_bytes`` is not buffered: its first 64 KiB are kept for the error row
-and the rest is skipped.
+``chunk_bytes`` input bytes and at most ``chunk_lines`` lines, so memory depends on those two and
+never on the object size, the line length or the compression ratio. A line longer than
+``max_line_bytes`` is not buffered: its first 64 KiB are kept for the error row and the rest is
+skipped. Runs of blank (empty or whitespace-only) lines are counted in bulk, never one by one,
+and decompression stops with a ``decompressed_too_large`` marker past ``max_bytes``.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +20,8 @@ from typing import BinaryIO
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
 RAW_LINE_CAP = 64 * 1024
+#: Whole blank lines, at least this many in a row, at the start of a line: counted, not split.
+_BLANK_RUN = re.compile(rb"(?:\A|(?<=\n))(?:[ \t\r\x0b\x0c]*\n){16,}")
 
 
 @dataclass
@@ -29,21 +34,37 @@ class LongLine:
 
 @dataclass
 class Unreadable:
-    """The rest of the object could not be decompressed; it becomes one ``invalid_gzip`` error."""
+    """The rest of the object cannot be read; it becomes one error row with this code."""
 
     detail: str
+    code: str = "invalid_gzip"
 
 
-Line = bytes | LongLine | Unreadable
+@dataclass
+class Blank:
+    """``count`` consecutive blank lines, counted without being kept."""
+
+    count: int
+
+
+Line = bytes | LongLine | Unreadable | Blank
 
 
 @dataclass
 class Batch:
-    """Consecutive lines of the object; ``first`` is the 1-based number of ``lines[0]``."""
+    """Consecutive lines of the object; ``first`` is the 1-based number of the first one.
+
+    ``count`` is the number of lines, a ``Blank`` run counting for as many lines as it holds.
+    """
 
     first: int
     lines: list[Line]
     input_bytes: int
+    count: int = -1
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            self.count = sum(x.count if type(x) is Blank else 1 for x in self.lines)
 
 
 def read_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:
@@ -52,14 +73,42 @@ def read_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:
         yield block
 
 
-def decompressed(blocks: Iterable[bytes], limit: int) -> Iterator[bytes | Unreadable]:
+def decompressed(
+    blocks: Iterable[bytes], limit: int, max_bytes: int | None = None
+) -> Iterator[bytes | Unreadable]:
     """Yield the object's bytes, gunzipped if it starts with the gzip magic bytes.
 
     Concatenated gzip members (as written by many log shippers) are all read. ``limit`` bounds
     each output piece, so a small, highly compressed object cannot blow up memory. A corrupt or
     truncated gzip stream ends with an ``Unreadable`` marker instead of an exception: retrying
-    cannot fix it, and the lines before the damage are still good.
+    cannot fix it, and the lines before the damage are still good. Past ``max_bytes`` of output
+    the stream ends the same way, with a ``decompressed_too_large`` marker.
     """
+    pieces = _decompressed(blocks, limit)
+    yield from pieces if max_bytes is None else _capped(pieces, max_bytes)
+
+
+def _capped(pieces: Iterator[bytes | Unreadable], max_bytes: int) -> Iterator[bytes | Unreadable]:
+    seen = 0
+    for piece in pieces:
+        if isinstance(piece, Unreadable):
+            yield piece
+            return
+        if seen + len(piece) > max_bytes:
+            if max_bytes > seen:
+                yield piece[: max_bytes - seen]
+            yield Unreadable(
+                f"the object decompresses to more than MAX_DECOMPRESSED_BYTES={max_bytes}; "
+                "the lines before that point were kept, the rest was not read (raise the limit "
+                "and process the object again to read it all)",
+                "decompressed_too_large",
+            )
+            return
+        seen += len(piece)
+        yield piece
+
+
+def _decompressed(blocks: Iterable[bytes], limit: int) -> Iterator[bytes | Unreadable]:
     blocks = iter(blocks)
     first = b""
     for block in blocks:
@@ -113,9 +162,13 @@ def _gunzip(blocks: Iterator[bytes], limit: int) -> Iterator[bytes | Unreadable]
 
 
 def batches(
-    pieces: Iterable[bytes | Unreadable], max_line_bytes: int, chunk_bytes: int
+    pieces: Iterable[bytes | Unreadable],
+    max_line_bytes: int,
+    chunk_bytes: int,
+    chunk_lines: int = 100_000,
 ) -> Iterator[Batch]:
-    """Cut the byte pieces into lines and group them into batches of about ``chunk_bytes``.
+    """Cut the byte pieces into lines; group them into batches of about ``chunk_bytes`` input
+    bytes and at most ``chunk_lines`` kept lines (blank runs are not kept, only counted).
 
     A line is everything up to ``\\n`` (a final line without one counts too). A UTF-8 byte order
     mark at the start of the object is dropped; ``\\r`` is left for the validator to strip.
@@ -123,20 +176,24 @@ def batches(
     splitter = _Splitter(max_line_bytes)
     number, pending, size = 1, [], 0
     for piece in _without_bom(pieces):
+        ended = isinstance(piece, Unreadable)
         if isinstance(piece, Unreadable):
-            lines: list[Line] = [*splitter.finish(), piece]
+            pending += [*splitter.finish(), piece]
         else:
-            lines = splitter.feed(piece)
+            pending += splitter.feed(piece)
             size += len(piece)
-        pending.extend(lines)
-        if size >= chunk_bytes or isinstance(piece, Unreadable):
-            yield Batch(number, pending, size)
-            number, pending, size = number + len(pending), [], 0
-        if isinstance(piece, Unreadable):
+        flush = size >= chunk_bytes or ended
+        while len(pending) > chunk_lines or (flush and (pending or size)):
+            batch = Batch(number, pending[:chunk_lines], size)
+            yield batch
+            number, pending, size = number + batch.count, pending[chunk_lines:], 0
+        if ended:
             return
-    pending.extend(splitter.finish())
-    if pending or size:
-        yield Batch(number, pending, size)
+    pending += splitter.finish()
+    while pending or size:
+        batch = Batch(number, pending[:chunk_lines], size)
+        yield batch
+        number, pending, size = number + batch.count, pending[chunk_lines:], 0
 
 
 def _without_bom(pieces: Iterable[bytes | Unreadable]) -> Iterator[bytes | Unreadable]:
@@ -175,18 +232,35 @@ class _Splitter:
             self._grow(piece[:cut])
             out.append(self.long)
             self.long, piece = None, piece[cut + 1 :]
-        parts: list[bytes] = (
-            (self.partial + piece).split(b"\n") if self.partial else piece.split(b"\n")
-        )
-        self.partial = parts.pop()
-        if parts and max(map(len, parts)) > self.max:
-            out.extend(self._mark_long(parts))
+        data = self.partial + piece if self.partial else piece
+        if data.count(b"\n") * 8 > len(data):  # lines of under 8 bytes on average: blank runs?
+            self.partial = self._split_runs(data, out)
         else:
-            out.extend(parts)
+            self.partial = self._split(data, out)
         if len(self.partial) > self.max:
             self.long = LongLine(self.partial[:RAW_LINE_CAP], len(self.partial))
             self.partial = b""
         return out
+
+    def _split(self, data: bytes, out: list[Line]) -> bytes:
+        """Append the complete lines of ``data`` to ``out``; return the unfinished last one."""
+        parts = data.split(b"\n")
+        partial = parts.pop()
+        if parts and max(map(len, parts)) > self.max:
+            out.extend(self._mark_long(parts))
+        else:
+            out.extend(parts)
+        return partial
+
+    def _split_runs(self, data: bytes, out: list[Line]) -> bytes:
+        """Like ``_split``, but a run of blank lines becomes one ``Blank`` (a regex, not a loop)."""
+        start = 0
+        for run in _BLANK_RUN.finditer(data):
+            tail = self._split(data[start : run.start()], out)
+            assert not tail  # a run starts at the beginning of a line
+            out.append(Blank(run.group().count(b"\n")))
+            start = run.end()
+        return self._split(data[start:], out)
 
     def finish(self) -> list[Line]:
         if self.long is not None:

@@ -24,7 +24,16 @@ import pandas as pd
 
 from .config import Config
 from .ledger import Attempt, Ledger, deliver
-from .parse import RAW_LINE_CAP, Batch, LongLine, Unreadable, batches, decompressed, read_blocks
+from .parse import (
+    RAW_LINE_CAP,
+    Batch,
+    Blank,
+    LongLine,
+    Unreadable,
+    batches,
+    decompressed,
+    read_blocks,
+)
 from .sink import Sink
 from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
@@ -183,8 +192,11 @@ class _Run:
         cfg = self.pipe.config
         total = Part()
         with self.source.open() as stream, _gc_paused():
-            pieces = decompressed(read_blocks(stream, cfg.read_bytes), cfg.read_bytes)
-            numbered = enumerate(batches(pieces, cfg.max_line_bytes, cfg.chunk_bytes))
+            blocks = read_blocks(stream, cfg.read_bytes)
+            pieces = decompressed(blocks, cfg.read_bytes, cfg.max_decompressed_bytes)
+            numbered = enumerate(
+                batches(pieces, cfg.max_line_bytes, cfg.chunk_bytes, cfg.chunk_lines)
+            )
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:
                 parts: Iterator[Part] = fan_out(self, numbered, workers)
@@ -208,9 +220,10 @@ class _Run:
         row_lines: list[int] = []
         errors = _Errors()
         blank = 0
-        for line_no, line in enumerate(batch.lines, batch.first):
+        line_no = batch.first
+        for line in batch.lines:
             if type(line) is bytes:
-                row = check(line)
+                row = check(line) if line else None
                 if type(row) is tuple:
                     rows.append(row)
                     row_lines.append(line_no)
@@ -218,15 +231,20 @@ class _Run:
                     errors.add(line, row, line_no)
                 else:
                     blank += 1
+            elif type(line) is Blank:
+                blank += line.count
+                line_no += line.count
+                continue
             elif isinstance(line, LongLine):
                 limit = self.pipe.config.max_line_bytes
                 detail = f"line is {line.length} bytes, over MAX_LINE_BYTES={limit}"
                 errors.add(line.head, Invalid("line_too_long", detail), line_no)
             else:
                 assert isinstance(line, Unreadable)
-                errors.add(b"", Invalid("invalid_gzip", line.detail), line_no)
+                errors.add(b"", Invalid(line.code, line.detail), line_no)
+            line_no += 1
         part = Part(
-            lines=len(batch.lines),
+            lines=batch.count,
             valid=len(rows),
             invalid=len(errors.lines),
             blank=blank,

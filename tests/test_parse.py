@@ -9,17 +9,22 @@ import zlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler.parse import LongLine, Unreadable, batches, decompressed, read_blocks
+from handler.parse import Blank, LongLine, Unreadable, batches, decompressed, read_blocks
 
 
-def lines_of(data: bytes, read: int = 7, chunk: int = 64, max_line: int = 1000) -> list:
+def lines_of(
+    data: bytes, read: int = 7, chunk: int = 64, max_line: int = 1000, chunk_lines: int = 100
+) -> list:
+    """Every line, a ``Blank`` run given back as that many empty lines."""
     pieces = decompressed(read_blocks(io.BytesIO(data), read), read)
     out = []
     expected_first = 1
-    for batch in batches(pieces, max_line, chunk):
+    for batch in batches(pieces, max_line, chunk, chunk_lines):
         assert batch.first == expected_first
-        expected_first += len(batch.lines)
-        out.extend(batch.lines)
+        assert len(batch.lines) <= chunk_lines
+        expected_first += batch.count
+        for line in batch.lines:
+            out.extend([b""] * line.count if isinstance(line, Blank) else [line])
     return out
 
 
@@ -113,6 +118,10 @@ def test_any_bytes_never_crash_and_conserve_lines(
         assert all(not isinstance(x, Unreadable) for x in out[:-1])
         return
     assert len(out) == expected_lines(data.removeprefix(b"\xef\xbb\xbf"))
+    if not any(isinstance(x, LongLine) for x in out):  # blank runs come back as blank lines
+        assert [x.strip() for x in out] == [
+            x.strip() for x in data.removeprefix(b"\xef\xbb\xbf").removesuffix(b"\n").split(b"\n")
+        ][: len(out)]
     for x in out:
         assert isinstance(x, LongLine) or len(x) <= max_line
         assert not isinstance(x, LongLine) or x.length > max_line
@@ -125,3 +134,44 @@ def test_gzipped_lines_round_trip(lines: list[bytes]) -> None:
     if data.startswith(b"\xef\xbb\xbf"):
         return
     assert lines_of(zlib.compress(b"") and gzip.compress(data), read=3) == lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"", b" ", b"\r", b" \t ", b"x", b'{"a":1}']), max_size=400),
+    st.integers(1, 300),
+    st.integers(1, 50),
+)
+def test_blank_runs_and_line_caps_conserve_every_line(
+    lines: list[bytes], read: int, chunk_lines: int
+) -> None:
+    data = b"\n".join(lines)
+    out = lines_of(data, read=read, chunk=1 << 20, chunk_lines=chunk_lines)
+    assert len(out) == expected_lines(data)
+    assert [x.strip() for x in out] == [x.strip() for x in data.split(b"\n")][: len(out)]
+
+
+def test_megabytes_of_newlines_are_a_few_blank_runs_not_millions_of_lines() -> None:
+    data = b'{"a":1}\n' + b"\n" * 8_000_000 + b" \r\n" * 1000 + b"last"
+    pieces = decompressed(read_blocks(io.BytesIO(gzip.compress(data)), 1 << 16), 1 << 20)
+    found = list(batches(pieces, 1000, 1 << 20, 1000))
+    assert sum(b.count for b in found) == 8_001_002
+    assert sum(len(b.lines) for b in found) < 100  # runs are counted, never kept line by line
+    kept = [x for b in found for x in b.lines if not isinstance(x, Blank)]
+    assert kept[0] == b'{"a":1}' and kept[-1] == b"last"
+
+
+def test_tiny_lines_are_cut_into_batches_of_at_most_chunk_lines() -> None:
+    data = b"x\n" * 250_000
+    pieces = decompressed(read_blocks(io.BytesIO(data), 1 << 20), 1 << 20)
+    found = list(batches(pieces, 1000, 8 << 20, 100_000))
+    assert [b.count for b in found] == [100_000, 100_000, 50_000]
+    assert [b.first for b in found] == [1, 100_001, 200_001]
+
+
+def test_decompression_stops_at_the_cap_and_keeps_what_came_before() -> None:
+    data = gzip.compress(b"line\n" * 100_000)
+    pieces = list(decompressed(read_blocks(io.BytesIO(data), 4096), 4096, max_bytes=50_000))
+    assert sum(len(p) for p in pieces if isinstance(p, bytes)) == 50_000
+    assert isinstance(pieces[-1], Unreadable) and pieces[-1].code == "decompressed_too_large"
+    assert "MAX_DECOMPRESSED_BYTES=50000" in pieces[-1].detail

@@ -406,3 +406,33 @@ def test_strange_lines_each_get_a_row_and_the_good_lines_land(lake: Lake) -> Non
     assert dict(rows.loc["deep", "attributes"])["deep"] == deep
     assert str(rows.loc["leap", "event_time"]) == "2016-12-31 23:59:59.999999"
     assert sorted(lake.rows("errors")["source_line"]) == [2, 4, 6, 8, 10]
+
+
+def test_gzip_bomb_of_tiny_lines_stops_at_the_cap_with_one_row(lake: Lake) -> None:
+    lake.put("bomb.log.gz", ndjson(good(1)) + "x\n" * 200_000, gz=True)
+    pipe = lake.pipeline(max_decompressed_bytes=150_000, chunk_lines=20_000)
+    result = pipe.process_s3(RAW, "bomb.log.gz")
+    head = len(ndjson(good(1)))
+    kept = (150_000 - head + 1) // 2  # "x" lines before the cap (the last one maybe cut short)
+    assert (result.lines_read, result.valid, result.blank) == (1 + kept + 1, 1, 0)
+    assert result.error_counts == {"invalid_json": kept, "decompressed_too_large": 1}
+    errors = lake.rows("errors")
+    assert len(errors) == kept + 1
+    last = errors.iloc[-1]
+    assert last["error_code"] == "decompressed_too_large" and last["source_line"] == kept + 2
+    assert len(lake.files("errors/")) == -(-(kept + 2) // 20_000)  # batches of <= 20,000 lines
+    again = pipe.process_s3(RAW, "bomb.log.gz")
+    assert again.status == "duplicate"  # no retry loop: the object is done
+
+
+def test_gzip_bomb_of_newlines_is_counted_in_bulk(lake: Lake) -> None:
+    body = ndjson(good(1)) + "\n" * 20_000_000 + " \r\n" * 1000 + ndjson(good(2))
+    lake.put("newlines.log.gz", body, gz=True)
+    result = lake.pipeline().process_s3(RAW, "newlines.log.gz")
+    assert (result.lines_read, result.valid, result.invalid, result.blank) == (
+        20_001_002,
+        2,
+        0,
+        20_001_000,
+    )
+    assert lake.rows()["source_line"].tolist() == [1, 20_001_002]
