@@ -20,8 +20,10 @@ from typing import BinaryIO
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
 RAW_LINE_CAP = 64 * 1024
-#: Whole blank lines, at least this many in a row, at the start of a line: counted, not split.
-_BLANK_RUN = re.compile(rb"(?:\A|(?<=\n))(?:[ \t\r\x0b\x0c]*\n){16,}")
+#: A stretch of whitespace that may hold many blank lines (one character class: a fast scan).
+_WHITESPACE = re.compile(rb"[ \t\r\n\x0b\x0c]{32,}")
+#: Fewer blank lines in a row than this are split like any other lines.
+_MIN_RUN = 16
 
 
 @dataclass
@@ -253,13 +255,20 @@ class _Splitter:
         return partial
 
     def _split_runs(self, data: bytes, out: list[Line]) -> bytes:
-        """Like ``_split``, but a run of blank lines becomes one ``Blank`` (a regex, not a loop)."""
+        """Like ``_split``, but a run of blank lines becomes one ``Blank`` (found by a regex and
+        counted with ``bytes.count``, never looked at line by line)."""
         start = 0
-        for run in _BLANK_RUN.finditer(data):
-            tail = self._split(data[start : run.start()], out)
-            assert not tail  # a run starts at the beginning of a line
-            out.append(Blank(run.group().count(b"\n")))
-            start = run.end()
+        for stretch in _WHITESPACE.finditer(data):
+            first, last = data.find(b"\n", *stretch.span()), data.rfind(b"\n", *stretch.span())
+            at_line_start = stretch.start() == 0 or data[stretch.start() - 1] == 10
+            begin = stretch.start() if at_line_start else first + 1  # first whole blank line
+            count = data.count(b"\n", begin, last + 1)
+            if first < 0 or count < _MIN_RUN or begin < start:
+                continue
+            tail = self._split(data[start:begin], out)
+            assert not tail  # ``begin`` is the start of a line
+            out.append(Blank(count))
+            start = last + 1
         return self._split(data[start:], out)
 
     def finish(self) -> list[Line]:

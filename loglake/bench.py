@@ -8,14 +8,18 @@ Contenders, each in its own process (peak memory: PSS summed over it and its chi
   JSON lines written to processed/ and errors/ files;
 * DuckDB: ``COPY (SELECT ... FROM read_json(...)) TO ... (FORMAT parquet, PARTITION_BY dt)``.
 
-Usage: ``python -m loglake.bench [--lines N] [--big-gb G]``. Numbers, not assertions: nothing
-here fails a build.
+Then two decompression bombs through ``loglake process`` with one worker: gzip of tiny invalid
+lines (every line an error row) and gzip of newlines (counted in bulk), for the memory bound.
+
+Usage: ``python -m loglake.bench [--lines N] [--big-gb G] [--bomb-mb M]``. Numbers, not
+assertions: nothing here fails a build.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import os
 import random
@@ -227,6 +231,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--big-gb", type=float, default=1.0, help="size of the RSS-check file (0: skip)"
     )
+    parser.add_argument(
+        "--bomb-mb", type=int, default=64, help="decompressed MB of the tiny-lines bomb (0: skip)"
+    )
+    parser.add_argument(
+        "--newlines-gb", type=float, default=2.0, help="decompressed GiB of the newline bomb"
+    )
     args = parser.parse_args(argv)
     WORK.mkdir(exist_ok=True)
     data = WORK / f"bench-{args.lines}.ndjson"
@@ -264,10 +274,43 @@ def main(argv: list[str] | None = None) -> None:
             generate(big_path, int(args.big_gb * 1e9 / (size_mb * 1e6 / args.lines)))
             label = f", {args.big_gb:g} GB"
             results += [loglake(label, big_path, str(cpus)), loglake(label, big_path, "1")]
+        bombs = []
+        if args.bomb_mb > 0:
+            path = bomb(WORK / f"bomb-x-{args.bomb_mb}mb.log.gz", b"x\n", args.bomb_mb * MB)
+            bombs.append(loglake(f", bomb of {args.bomb_mb} MB of x lines", path, "1"))
+        if args.newlines_gb > 0:
+            size = int(args.newlines_gb * 1024 * MB)
+            path = bomb(WORK / f"bomb-newlines-{args.newlines_gb:g}gib.log.gz", b"\n", size)
+            bombs.append(loglake(f", bomb of {args.newlines_gb:g} GiB of newlines", path, "1"))
     finally:
         moto.terminate()
         moto.wait()
     report(results, size_mb, args.lines, cpus)
+    report_bombs(bombs)
+
+
+MB = 1024 * 1024
+
+
+def bomb(path: Path, unit: bytes, size: int) -> Path:
+    """A gzip file that expands to ``size`` bytes of ``unit`` repeated (written in 1 MiB steps)."""
+    if not path.exists():
+        block = unit * (MB // len(unit))
+        with gzip.open(path, "wb", compresslevel=9) as out:
+            for _ in range(size // len(block)):
+                out.write(block)
+    return path
+
+
+def report_bombs(results: list[dict[str, float | str]]) -> None:
+    """Seconds and peak memory of the bombs (their throughput in compressed MB says nothing)."""
+    if not results:
+        return
+    print("\n| decompression bomb (1 worker)                      | seconds | peak memory MB |")
+    print(f"|{'-' * 52}|{'-' * 8}:|{'-' * 15}:|")
+    for r in results:
+        name = str(r["name"]).split(", ", 1)[1].removesuffix(" (1 worker)")
+        print(f"| {name:<50} | {float(r['seconds']):>7.1f} | {float(r['pss_mb']):>14.0f} |")
 
 
 def report(results: list[dict[str, float | str]], size_mb: float, lines: int, cpus: int) -> None:
