@@ -13,6 +13,9 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
+import boto3
+from botocore.config import Config as BotoConfig
+
 from .ddl import DEFAULT_DDL_DIR, TableDef, load_tables
 from .exceptions import ConfigError
 from .rules import FieldRule, parse_rules
@@ -41,6 +44,8 @@ class Config:
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
     ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
     ``ATTEMPT_LEASE_SECONDS``     ``3600``                a crashed attempt's record is forgotten after
+    ``AWS_RETRY_MODE``            ``standard``            botocore retry mode (``adaptive`` also works)
+    ``AWS_MAX_ATTEMPTS``          ``10``                  tries per AWS call (backoff up to 20 s)
     ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
     ``VALIDATION_RULES_FILE``     (none)                  the same, read from a file
     ``GLUE_DDL_DIR``              ``glue_ddl/``           folder of the table definitions
@@ -59,6 +64,8 @@ class Config:
     min_timestamp: datetime = datetime(2000, 1, 1)
     max_future: timedelta = timedelta(days=1)
     lease: timedelta = timedelta(hours=1)
+    retry_mode: str = "standard"
+    max_attempts: int = 10
     rules: tuple[FieldRule, ...] = ()
     ddl_dir: Path = DEFAULT_DDL_DIR
     processed_prefix: str = "processed/"
@@ -101,11 +108,30 @@ class Config:
             lease=timedelta(
                 seconds=_positive_int(env, "ATTEMPT_LEASE_SECONDS", int(cls.lease.total_seconds()))
             ),
+            retry_mode=_retry_mode(env),
+            max_attempts=_positive_int(env, "AWS_MAX_ATTEMPTS", cls.max_attempts),
             rules=parse_rules(rules_text, origin),
             ddl_dir=Path(env["GLUE_DDL_DIR"]) if env.get("GLUE_DDL_DIR") else DEFAULT_DDL_DIR,
         )
         config.tables  # noqa: B018 - read the table definitions now, so a bad one fails at start
         return config
+
+    def botocore_config(self) -> BotoConfig:
+        """Retries with backoff for every AWS call: connection refused or reset, timeouts,
+        throttling and 5xx answers are tried again (botocore's standard or adaptive mode)."""
+        return BotoConfig(
+            retries={"mode": self.retry_mode, "max_attempts": self.max_attempts},  # type: ignore[typeddict-item]
+            connect_timeout=10,
+            read_timeout=120,
+        )
+
+    def retrying(self, session: boto3.Session) -> boto3.Session:
+        """``session``, whose clients (awswrangler's too) all retry as ``botocore_config`` says."""
+        import awswrangler as wr
+
+        session._session.set_default_client_config(self.botocore_config())
+        wr.config.botocore_config = self.botocore_config()
+        return session
 
     @cached_property
     def tables(self) -> dict[str, TableDef]:
@@ -133,6 +159,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
     return value
+
+
+def _retry_mode(env: Mapping[str, str]) -> str:
+    mode = env.get("AWS_RETRY_MODE", "").strip() or "standard"
+    if mode not in {"standard", "adaptive", "legacy"}:
+        raise ConfigError(f"AWS_RETRY_MODE must be standard, adaptive or legacy, got {mode!r}")
+    return mode
 
 
 def _workers(env: Mapping[str, str]) -> int:

@@ -104,7 +104,7 @@ class Pipeline:
 
     def __init__(self, config: Config, session: boto3.Session | None = None) -> None:
         self.config = config
-        self.session = session or boto3.Session()
+        self.session = config.retrying(session or boto3.Session())
         self.s3 = self.session.client("s3")
         processed = config.tables["processed"]
         extras = {c.name: c.type for c in processed.columns if c.name not in STANDARD_COLUMNS}

@@ -28,3 +28,28 @@ def test_on_lambda_auto_workers_follow_the_vcpus_memory_buys(memory: str, expect
 def test_bad_workers_value_says_what_is_allowed(bad: str) -> None:
     with pytest.raises(ConfigError, match="WORKERS must be a whole number of processes or 'auto'"):
         Config.from_env({"WORKERS": bad})
+
+
+def test_limits_and_retries_from_the_environment() -> None:
+    config = Config.from_env(
+        {
+            "CHUNK_LINES": "5000",
+            "MAX_DECOMPRESSED_BYTES": "1000000",
+            "ATTEMPT_LEASE_SECONDS": "60",
+            "AWS_RETRY_MODE": "adaptive",
+            "AWS_MAX_ATTEMPTS": "4",
+        }
+    )
+    assert (config.chunk_lines, config.max_decompressed_bytes) == (5000, 1_000_000)
+    assert config.lease.total_seconds() == 60
+    assert config.botocore_config().retries == {"mode": "adaptive", "max_attempts": 4}
+    assert Config.from_env({}).botocore_config().retries == {"mode": "standard", "max_attempts": 10}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("AWS_RETRY_MODE", "sometimes"), ("CHUNK_LINES", "0"), ("MAX_DECOMPRESSED_BYTES", "lots")],
+)
+def test_bad_limits_are_one_clear_error(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({name: value})

@@ -17,10 +17,18 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from loglake.local.server import free_port
+from loglake.local.worker import is_transient
 
 from .conftest import SAMPLE, good, ndjson
+from .proxy import Proxy
 
 pytestmark = pytest.mark.slow
 LOGLAKE = [sys.executable, "-m", "loglake.cli"]
@@ -308,3 +316,56 @@ def test_upload_wait_times_out_clearly_without_a_worker(tmp_path: Path) -> None:
         )
     finally:
         server.stop()
+
+
+def test_worker_rides_out_a_five_second_outage_mid_object(tmp_path: Path) -> None:
+    """The worker reaches the stack through a proxy that refuses and cuts connections for 5 s."""
+    server, stack = start_stack(tmp_path, "--no-worker", "--visibility-timeout", "10")
+    proxy = Proxy(int(stack.url.rsplit(":", 1)[1]))
+    worker = Proc(
+        ["worker", "--wait-seconds", "1"],
+        stack.env | {"AWS_ENDPOINT_URL": proxy.url, "CHUNK_BYTES": "65536", "WORKERS": "1"},
+    )
+    try:
+        worker.wait_for("worker consuming")
+        lines = 60_000
+        body = ndjson(*(good(i, f"2025-07-{10 + i % 5}") for i in range(lines)), "bad")
+        stack.s3.put_object(Bucket="loglake-raw", Key="outage.log", Body=body.encode())
+        stack.wait_attempt()
+        proxy.outage(5)
+        done = stack.wait_manifest("outage.log", timeout=180)
+        assert (done["valid"], done["invalid"]) == (lines, 1)
+        assert worker.proc.poll() is None, "\n".join(worker.lines[-20:])
+        stack.s3.put_object(Bucket="loglake-raw", Key="after.log", Body=ndjson(good(1)).encode())
+        assert stack.wait_manifest("after.log")["valid"] == 1  # still consuming
+        rows = stack.query("valid_vs_invalid", "-p", "start=2025-07-01", "-p", "end=2100-01-01")
+        assert {r["source_uri"]: (r["valid"], r["invalid"]) for r in rows} == {
+            "s3://loglake-raw/outage.log": (lines, 1),
+            "s3://loglake-raw/after.log": (1, 0),
+        }
+        assert stack.depth("loglake-ingest-dlq") == 0
+    finally:
+        worker.stop()
+        proxy.close()
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), True),
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), True),
+        (ClientError({"Error": {"Code": "SlowDown"}}, "PutObject"), True),
+        (
+            ClientError(
+                {"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Op"
+            ),
+            True,
+        ),
+        (ClientError({"Error": {"Code": "AccessDenied"}}, "ReceiveMessage"), False),
+        (ClientError({"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue"}}, "R"), False),
+        (NoCredentialsError(), False),
+    ],
+)
+def test_worker_tells_transient_faults_from_permanent_ones(exc: Exception, transient: bool) -> None:
+    assert is_transient(exc) is transient

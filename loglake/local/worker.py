@@ -6,6 +6,11 @@ timeout and, after the queue's receive limit, go to its dead-letter queue. While
 processed a heartbeat keeps extending its visibility, so a big file is never handed to a second
 worker mid-way. On shutdown, received but unstarted messages are released at once; a killed worker
 loses nothing either: its messages return when their visibility runs out.
+
+Short outages are ridden out: every AWS call retries with backoff (``Config.botocore_config``), a
+heartbeat that fails tries again at the next beat, and a poll that still fails is tried again after
+a growing pause. The worker stops only when told to or on a permanent error (a queue that does not
+exist, credentials that are refused).
 """
 
 from __future__ import annotations
@@ -17,8 +22,40 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from handler.config import Config
 
 from ..sqs_event import lambda_sqs_event
+
+#: Longest pause between two failed polls.
+MAX_PAUSE = 30.0
+#: Error codes that mean "try again later", besides any 5xx answer.
+TRANSIENT_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "KMS.ThrottlingException",
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A fault that waiting can cure: no connection, a timeout, throttling or a 5xx answer."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in TRANSIENT_CODES
+    if isinstance(exc, BotoConnectionError):  # refused, reset, timed out, DNS
+        return True
+    return isinstance(exc, BotoCoreError) and "Timeout" in type(exc).__name__
 
 
 @dataclass
@@ -44,6 +81,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="loglake-heartbeat", daemon=True)
         self.beats = 0
+        self.failures = 0
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -63,7 +101,11 @@ class Heartbeat:
                 }
                 for i, m in enumerate(self.messages)
             ]
-            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            try:
+                self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            except Exception:  # an outage: the next beat tries again; a missed one costs nothing
+                self.failures += 1  # unless it lasts the whole timeout (then SQS redelivers)
+                continue
             self.beats += 1
 
 
@@ -78,7 +120,7 @@ class Worker:
         wait_seconds: int = 10,
         log: Any = print,
     ) -> None:
-        self.session = session or boto3.Session()
+        self.session = Config.from_env().retrying(session or boto3.Session())
         self.sqs = self.session.client("sqs")
         self.queue_url = queue_url
         self.batch_size = batch_size
@@ -93,9 +135,21 @@ class Worker:
         self.batches = 0
 
     def run(self) -> None:
-        """Poll until ``stop`` is set."""
+        """Poll until ``stop`` is set; ride out transient faults, raise permanent ones."""
+        pause = 1.0
         while not self.stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.log(
+                    f"cannot reach SQS or S3 ({type(exc).__name__}); retrying in {pause:.0f} s"
+                )
+                self.stop.wait(pause)
+                pause = min(pause * 2, MAX_PAUSE)
+            else:
+                pause = 1.0
 
     def poll_once(self) -> int:
         """Receive and process at most one batch; return how many messages it had."""
