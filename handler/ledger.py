@@ -96,12 +96,13 @@ class Ledger:
         condition = {"IfMatch": seen.etag} if seen.etag else {"IfNoneMatch": "*"}
         body = dict(doc, written=uuid.uuid4().hex)
         try:
-            self.s3.put_object(
+            conditional_put(
+                self.s3,
+                condition,
                 Bucket=self.bucket,
                 Key=self.head_key,
                 Body=json.dumps(body, indent=1, sort_keys=True).encode(),
                 ContentType="application/json",
-                **condition,
             )
         except ClientError as exc:
             if _code(exc) in CONFLICT_CODES:
@@ -377,6 +378,36 @@ def deliver(
             attempt.give_up()
         raise
     return attempt.commit(summary, current)
+
+
+def conditional_put(
+    s3: Any, condition: dict[str, str], native: bool | None = None, **put: Any
+) -> Any:
+    """``put_object`` with ``IfMatch`` / ``IfNoneMatch``, whatever the botocore version.
+
+    The Lambda runtime's botocore (1.34) predates these parameters; S3 honours the HTTP headers
+    all the same, so with an older botocore they are added to the request just before signing.
+    """
+    if native is None:
+        members = s3.meta.service_model.operation_model("PutObject").input_shape.members
+        native = all(name in members for name in condition)
+    if native:
+        return s3.put_object(**put, **condition)
+    headers = {_HEADERS[name]: value for name, value in condition.items()}
+
+    def add_headers(request: Any, **_: Any) -> None:
+        for name, value in headers.items():
+            request.headers[name] = value
+
+    event = "before-sign.s3.PutObject"
+    s3.meta.events.register_first(event, add_headers)
+    try:
+        return s3.put_object(**put)
+    finally:
+        s3.meta.events.unregister(event, add_headers)
+
+
+_HEADERS = {"IfMatch": "If-Match", "IfNoneMatch": "If-None-Match"}
 
 
 def _pause() -> None:
