@@ -24,6 +24,9 @@ RAW_LINE_CAP = 64 * 1024
 _WHITESPACE = re.compile(rb"[ \t\r\n\x0b\x0c]{32,}")
 #: Fewer blank lines in a row than this are split like any other lines.
 _MIN_RUN = 16
+#: Every digit to "0", everything else to " ": then ``LONG_NUMBER in`` finds 20 digits in a row.
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+LONG_NUMBER = b"0" * 20
 
 
 @dataclass
@@ -57,12 +60,15 @@ class Batch:
     """Consecutive lines of the object; ``first`` is the 1-based number of the first one.
 
     ``count`` is the number of lines, a ``Blank`` run counting for as many lines as it holds.
+    ``long_digits`` is False when no line has 20 digits in a row (no integer orjson could not
+    hold), found for a whole piece at once so the validator need not look line by line.
     """
 
     first: int
     lines: list[Line]
     input_bytes: int
     count: int = -1
+    long_digits: bool = True
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -176,7 +182,7 @@ def batches(
     mark at the start of the object is dropped; ``\\r`` is left for the validator to strip.
     """
     splitter = _Splitter(max_line_bytes)
-    number, pending, size = 1, [], 0
+    number, pending, size, digits = 1, [], 0, False
     for piece in _without_bom(pieces):
         ended = isinstance(piece, Unreadable)
         if isinstance(piece, Unreadable):
@@ -184,16 +190,18 @@ def batches(
         else:
             pending += splitter.feed(piece)
             size += len(piece)
+            digits = digits or splitter.saw_long_digits()
         flush = size >= chunk_bytes or ended
         while len(pending) > chunk_lines or (flush and (pending or size)):
-            batch = Batch(number, pending[:chunk_lines], size)
+            batch = Batch(number, pending[:chunk_lines], size, long_digits=digits)
             yield batch
             number, pending, size = number + batch.count, pending[chunk_lines:], 0
+            digits = digits and bool(pending)
         if ended:
             return
     pending += splitter.finish()
     while pending or size:
-        batch = Batch(number, pending[:chunk_lines], size)
+        batch = Batch(number, pending[:chunk_lines], size, long_digits=digits)
         yield batch
         number, pending, size = number + batch.count, pending[chunk_lines:], 0
 
@@ -223,6 +231,12 @@ class _Splitter:
         self.max = max_line_bytes
         self.partial = b""
         self.long: LongLine | None = None
+        self.long_digits = False
+
+    def saw_long_digits(self) -> bool:
+        """Whether the lines fed since the last call may hold 20 digits in a row."""
+        seen, self.long_digits = self.long_digits, False
+        return seen
 
     def feed(self, piece: bytes) -> list[Line]:
         out: list[Line] = []
@@ -235,6 +249,7 @@ class _Splitter:
             out.append(self.long)
             self.long, piece = None, piece[cut + 1 :]
         data = self.partial + piece if self.partial else piece
+        self.long_digits = self.long_digits or LONG_NUMBER in data.translate(_DIGITS)
         if data.count(b"\n") * 8 > len(data):  # lines of under 8 bytes on average: blank runs?
             self.partial = self._split_runs(data, out)
         else:

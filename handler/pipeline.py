@@ -215,7 +215,7 @@ class _Run:
         """Validate one batch and (unless dry) write its files, after ``claim``-ing their names."""
         validator = self.pipe.validator
         validator.refresh_clock()
-        check = validator.check
+        check, exact = validator.check, batch.long_digits
         rows: list[Row] = []
         row_lines: list[int] = []
         errors = _Errors()
@@ -223,7 +223,7 @@ class _Run:
         line_no = batch.first
         for line in batch.lines:
             if type(line) is bytes:
-                row = check(line) if line else None
+                row = check(line, exact) if line else None
                 if type(row) is tuple:
                     rows.append(row)
                     row_lines.append(line_no)

@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         "--big-gb", type=float, default=1.0, help="size of the RSS-check file (0: skip)"
     )
     parser.add_argument(
-        "--bomb-mb", type=int, default=64, help="decompressed MB of the tiny-lines bomb (0: skip)"
+        "--bomb-mb", type=int, default=32, help="decompressed MB of the tiny-lines bomb (0: skip)"
     )
     parser.add_argument(
         "--newlines-gb", type=float, default=2.0, help="decompressed GiB of the newline bomb"

@@ -893,6 +893,10 @@ def _print_result(result: Any) -> None:
     if result.status == "dry_run":
         for sample in result.sample_errors:
             click.echo(f"  line {sample['line']}: {sample['code']}: {sample['detail']}")
+    elif result.status == "superseded":
+        click.echo(
+            "  the object was overwritten while it was read: nothing kept; run again for the new bytes"
+        )
     elif result.files:
         click.echo(f"  wrote {len(result.files)} file(s)")
 

@@ -175,3 +175,14 @@ def test_decompression_stops_at_the_cap_and_keeps_what_came_before() -> None:
     assert sum(len(p) for p in pieces if isinstance(p, bytes)) == 50_000
     assert isinstance(pieces[-1], Unreadable) and pieces[-1].code == "decompressed_too_large"
     assert "MAX_DECOMPRESSED_BYTES=50000" in pieces[-1].detail
+
+
+def test_batches_say_whether_a_line_may_hold_an_integer_too_big_for_orjson() -> None:
+    def flags(data: bytes, read: int) -> list[bool]:
+        pieces = decompressed(read_blocks(io.BytesIO(data), read), read)
+        return [b.long_digits for b in batches(pieces, 1000, 64, 100)]
+
+    plain = b'{"n": 1234567890123456789}\n' * 10  # 19 digits: orjson holds it
+    assert flags(plain, 7) == [False] * len(flags(plain, 7))
+    big = plain + b'{"n": 12345678901234567890}\n'
+    assert flags(big, 7)[-1] is True  # 20 digits arriving over several reads of 7 bytes
