@@ -182,6 +182,10 @@ def test_boto3_and_aws_cli_uploads_are_processed_with_exact_counts(
     )
     assert aws.returncode == 0, aws.stderr
     stack.s3.put_object(Bucket="loglake-raw", Key="ignored/readme.txt", Body=b"not a log")
+    for key in ("gz/app.jsonl.gz", "gz/app.ndjson.gz"):  # every default suffix, compressed too
+        stack.s3.put_object(
+            Bucket="loglake-raw", Key=key, Body=gzip.compress(ndjson(good(1)).encode())
+        )
     sample = stack.wait_manifest("boto3/sample_log.log")
     app = stack.wait_manifest("cli/app.log.gz")
     assert (sample["lines_read"], sample["valid"], sample["invalid"], sample["blank"]) == (
@@ -192,18 +196,20 @@ def test_boto3_and_aws_cli_uploads_are_processed_with_exact_counts(
     )
     assert (app["lines_read"], app["valid"], app["invalid"], app["blank"]) == (502, 500, 1, 1)
     assert stack.manifest("ignored/readme.txt") is None
+    assert stack.wait_manifest("gz/app.jsonl.gz")["valid"] == 1
+    assert stack.wait_manifest("gz/app.ndjson.gz")["valid"] == 1
     assert stack.query("level_counts") == [
-        {"level": "INFO", "log_count": 501},
+        {"level": "INFO", "log_count": 503},
         {"level": "DEBUG", "log_count": 1},
         {"level": "ERROR", "log_count": 1},
     ]
     status = stack.cli("status")
     assert status.returncode == 0, status.stderr
-    assert "objects processed  2" in status.stdout and "valid 503" in status.stdout
+    assert "objects processed  4" in status.stdout and "valid 505" in status.stdout
     again = stack.cli("backfill", "s3://loglake-raw/")
     assert again.returncode == 0, again.stderr
-    assert "processed 0, already up to date 2" in again.stdout
-    assert stack.query("level_counts")[0]["log_count"] == 501
+    assert "processed 0, already up to date 4" in again.stdout
+    assert stack.query("level_counts")[0]["log_count"] == 503
 
 
 def test_upload_wait_prints_counts(stack: Stack, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from handler.config import Config
 
 from ..catalog import apply
 
-DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".ndjson")
+DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 
 
 def suffixes_from_env() -> tuple[str, ...]:
