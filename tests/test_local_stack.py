@@ -302,11 +302,12 @@ def test_worker_processes_share_the_queue_and_stop_together(tmp_path: Path) -> N
         workers = Proc(["worker", "--concurrency", "2", "--wait-seconds", "1"], stack.env)
         for i in range(6):
             assert stack.wait_manifest(f"many/{i}.log")["valid"] == 2
+        pattern = ["pgrep", "-f", "--", f"--queue-url {stack.url}"]
+        running = subprocess.run(pattern, capture_output=True, text=True)
+        assert running.returncode == 0 and len(running.stdout.split()) == 2  # the two children
         assert workers.stop(signal.SIGTERM) == 0
-        children = subprocess.run(
-            ["pgrep", "-f", f"--queue-url {stack.url}"], capture_output=True, text=True
-        )
-        assert children.stdout.strip() == ""
+        children = subprocess.run(pattern, capture_output=True, text=True)
+        assert (children.returncode, children.stdout) == (1, "")  # 1: no process matched
     finally:
         server.stop()
 

@@ -49,8 +49,9 @@ def test_gzip_detected_by_magic_bytes_and_multi_member() -> None:
     assert lines_of(data, read=5) == [b"one", b"two", b"three"]
 
 
-def test_plain_file_named_gz_is_not_decompressed() -> None:
+def test_only_the_gzip_magic_bytes_start_decompression() -> None:
     assert lines_of(b"plain\n") == [b"plain"]
+    assert lines_of(b"\x1f plain\n") == [b"\x1f plain"]  # one magic byte is not enough
 
 
 def test_corrupt_gzip_keeps_good_lines_and_marks_the_rest() -> None:

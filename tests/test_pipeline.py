@@ -436,3 +436,9 @@ def test_gzip_bomb_of_newlines_is_counted_in_bulk(lake: Lake) -> None:
         20_001_000,
     )
     assert lake.rows()["source_line"].tolist() == [1, 20_001_002]
+
+
+def test_plain_text_named_gz_is_read_as_plain_text(lake: Lake) -> None:
+    lake.put("not-really.log.gz", ndjson(good(1), good(2)))
+    result = lake.pipeline().process_s3(RAW, "not-really.log.gz")
+    assert (result.lines_read, result.valid, result.invalid) == (2, 2, 0)
