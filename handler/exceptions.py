@@ -41,3 +41,7 @@ class WorkerError(LoglakeError):
     Raised so the platform retries; the in-progress manifest lists every file the attempt started,
     so the retry replaces them.
     """
+
+
+class NotAnS3UriError(LoglakeError, ValueError):
+    """A text given as an S3 location is not ``s3://bucket/key``."""

@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
+from .exceptions import NotAnS3UriError
+
 MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"}
 
 
@@ -116,7 +118,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/key`` -> ``(bucket, key)``."""
     parsed = urlparse(uri)
     if parsed.scheme != "s3" or not parsed.netloc:
-        raise ValueError(f"not an S3 URI: {uri!r} (expected s3://bucket/key)")
+        raise NotAnS3UriError(
+            f"not an S3 URI: {uri!r} (expected s3://bucket/key or s3://bucket/prefix/)"
+        )
     return parsed.netloc, parsed.path.lstrip("/")
 
 

@@ -20,7 +20,10 @@ class LoglakeGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except click.ClickException as exc:  # the README promises 2 for every failure
+            exc.show()
+            ctx.exit(2)
+        except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
             message = explain(exc)

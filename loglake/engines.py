@@ -76,6 +76,12 @@ class AthenaEngine:
     def run(self, query: SavedQuery, values: dict[str, Any]) -> pd.DataFrame:
         import awswrangler as wr
 
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            raise QueryError(
+                f"--engine athena needs AWS, but AWS_ENDPOINT_URL points at "
+                f"{os.environ['AWS_ENDPOINT_URL']} (the local stack runs no Athena): use "
+                "--engine local, or unset AWS_ENDPOINT_URL to query Athena"
+            )
         sql, names = to_qmark(query.sql)
         frame: pd.DataFrame = wr.athena.read_sql_query(
             sql,

@@ -4,11 +4,12 @@ A file starts with a header::
 
     -- description: Rows per level, for one day or for all days.
     -- param: day date = null
-    -- param: n int = 10
+    -- param: n int >= 1 = 10
 
 then Athena (Trino) SQL that uses ``:name`` placeholders. ``NAME`` means the newest version and
 ``NAME@v1`` a specific one. Parameter types: string, date (YYYY-MM-DD), int, double, boolean,
-timestamp. A parameter without a default is required; ``= null`` makes it optional.
+timestamp. A parameter without a default is required; ``= null`` makes it optional; ``>= 1``
+after an int or double is the smallest value allowed, checked before any engine runs.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from handler.exceptions import LoglakeError
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 TYPES = ("string", "date", "int", "double", "boolean", "timestamp")
 _FILE = re.compile(r"^v(\d+)\.sql$")
-_PARAM = re.compile(r"^--\s*param:\s*(\w+)\s+(\w+)(?:\s*=\s*(.*?))?\s*$", re.IGNORECASE)
+_PARAM = re.compile(
+    r"^--\s*param:\s*(\w+)\s+(\w+)(?:\s*>=\s*(-?\d+(?:\.\d+)?))?(?:\s*=\s*(.*?))?\s*$",
+    re.IGNORECASE,
+)
 _DESCRIPTION = re.compile(r"^--\s*description:\s*(.*?)\s*$", re.IGNORECASE)
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
 
@@ -46,10 +50,12 @@ class Param:
     type: str
     default: str | None = None  # the literal text after "=", "null" for optional
     required: bool = True
+    minimum: float | None = None  # ">= N" in the header
 
     def describe(self) -> str:
-        """``day date = null`` as written in the header."""
-        return f"{self.name} {self.type}" + ("" if self.required else f" = {self.default}")
+        """``limit int >= 1 = 10`` as written in the header."""
+        bound = "" if self.minimum is None else f" >= {self.minimum:g}"
+        return f"{self.name} {self.type}{bound}" + ("" if self.required else f" = {self.default}")
 
 
 @dataclass(frozen=True)
@@ -95,10 +101,13 @@ def convert(param: Param, text: str) -> Any:
             return text
         if param.type == "date":
             return date.fromisoformat(text).isoformat()
-        if param.type == "int":
-            return int(text)
-        if param.type == "double":
-            return float(text)
+        if param.type in ("int", "double"):
+            number = int(text) if param.type == "int" else float(text)
+            if param.minimum is not None and number < param.minimum:
+                raise QueryError(
+                    f"parameter {param.name} must be at least {param.minimum:g}, got {text!r}"
+                )
+            return number
         if param.type == "boolean":
             lowered = text.lower()
             if lowered not in {"true", "false"}:
@@ -116,7 +125,8 @@ def convert(param: Param, text: str) -> Any:
         "timestamp": "2025-07-21T10:00:00",
     }
     raise QueryError(
-        f"parameter {param.name} must be a {param.type} like {examples[param.type]}, got {text!r}"
+        f"parameter {param.name} must be {'an' if param.type == 'int' else 'a'} {param.type} "
+        f"like {examples[param.type]}, got {text!r}"
     )
 
 
@@ -147,12 +157,15 @@ def parse_file(name: str, version: int, path: Path) -> SavedQuery:
             if m := _DESCRIPTION.match(stripped):
                 description = m.group(1)
             elif m := _PARAM.match(stripped):
-                pname, ptype, default = m.group(1), m.group(2).lower(), m.group(3)
+                pname, ptype, low, default = m[1], m[2].lower(), m[3], m[4]
                 if ptype not in TYPES:
                     raise QueryError(
                         f"{path}: parameter {pname} has unknown type {ptype!r}; use one of {', '.join(TYPES)}"
                     )
-                params.append(Param(pname, ptype, default, required=default is None))
+                if low is not None and ptype not in ("int", "double"):
+                    raise QueryError(f"{path}: parameter {pname}: only int and double take >= N")
+                minimum = float(low) if low is not None else None
+                params.append(Param(pname, ptype, default, default is None, minimum))
             continue
         if in_header and not stripped:
             continue

@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -376,3 +377,29 @@ def test_worker_rides_out_a_five_second_outage_mid_object(tmp_path: Path) -> Non
 )
 def test_worker_tells_transient_faults_from_permanent_ones(exc: Exception, transient: bool) -> None:
     assert is_transient(exc) is transient
+
+
+def test_every_mistake_is_one_error_line_and_exit_2(stack: Stack) -> None:
+    """The bad invocations new users made (issue #11): one line that says what to do, exit 2."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        cases = [
+            (["backfill", "notans3uri"], "not an S3 URI"),
+            (["process", "s3://loglake-raw/nosuch.log"], "does not exist"),
+            (["backfill", "s3://loglake-raw/empty/"], "no objects ending in"),
+            (["query", "level_counts", "--engine", "athena"], "use --engine local"),
+            (["query", "latest_processed", "-p", "limit=-5"], "must be at least 1"),
+            (["query", "latest_processed", "-p", "limit=ten"], "must be an int like 10"),
+            (["local", "up", "--port", port], "cannot listen on"),
+            (["query", "nosuch"], "unknown query"),
+        ]
+        for args, expected in cases:
+            result = stack.cli(*args)
+            assert (result.returncode, result.stdout) == (2, ""), (args, result)
+            assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, (
+                args,
+                result.stderr,
+            )
+            assert expected in result.stderr, (args, result.stderr)

@@ -21,12 +21,25 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from handler.exceptions import LoglakeError
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _check_free(host: str, port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise LoglakeError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses that port "
+                "(another `loglake local up`?) or pass --port with a free one"
+            ) from None
 
 
 class _SerialWrites:
@@ -63,6 +76,7 @@ class MotoServer:
 
     def start(self) -> str:
         """Bind and serve in a background thread; return the endpoint URL."""
+        _check_free(self.host, self.port)  # werkzeug would print its own lines and exit 1
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         app = _SerialWrites(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(

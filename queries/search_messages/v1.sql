@@ -2,7 +2,7 @@
 -- param: start date
 -- param: end date
 -- param: pattern string
--- param: limit int = 100
+-- param: limit int >= 1 = 100
 SELECT event_time, level, message, source_uri, source_line
 FROM processed_logs
 WHERE dt BETWEEN :start AND :end AND regexp_like(message, :pattern)

@@ -1,7 +1,7 @@
 -- description: The N most frequent messages of one level on one day.
 -- param: level string
 -- param: day date
--- param: n int = 10
+-- param: n int >= 1 = 10
 SELECT message, COUNT(*) AS occurrences
 FROM processed_logs
 WHERE dt = :day AND level = upper(:level)
