@@ -66,7 +66,7 @@ def test_process_local_file_into_the_tables_and_dry_run(lake: Lake) -> None:
 def test_process_missing_s3_object_is_one_line(lake: Lake) -> None:
     result = CliRunner().invoke(main, ["process", "s3://loglake-raw/nope.log"])
     assert (
-        result.exit_code == 1
+        result.exit_code == 2
         and result.output == "Error: s3://loglake-raw/nope.log does not exist\n"
     )
 

@@ -317,7 +317,7 @@ def test_upload_wait_times_out_clearly_without_a_worker(tmp_path: Path) -> None:
     server, stack = start_stack(tmp_path, "--no-worker")
     try:
         result = stack.cli("upload", str(SAMPLE), "--wait", "--timeout", "2")
-        assert result.returncode == 1
+        assert result.returncode == 2
         last = result.stderr.strip().splitlines()[-1]
         assert last.startswith(
             "Error: not processed within 2 s: sample_log.log. Is a worker running"

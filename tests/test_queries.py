@@ -243,7 +243,7 @@ def test_cli_query_prints_counts(fixture_lake: LocalEngine) -> None:
         (["query", "top_messages", "-p", "day=2025-07-21"], "needs --param level"),
         (
             ["query", "top_messages", "-p", "level=x", "-p", "day=2025-07-21", "-p", "n=ten"],
-            "n must be a int",
+            "n must be an int like 10",
         ),
         (["query", "level_counts@v9"], "has no v9"),
         (["query", "level_counts", "-p", "colour=red"], "has no parameter colour"),
