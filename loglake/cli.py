@@ -45,19 +45,44 @@ class LoglakeGroup(click.Group):
 def main(endpoint_url: str | None, region: str | None, profile: str | None) -> None:
     """loglake: log files in S3 -> validated Parquet in Glue -> Athena, also on a laptop.
 
-    The target comes from flags or the environment: AWS_ENDPOINT_URL (the local stack; unset it
-    for AWS), AWS_REGION, AWS_PROFILE, RAW_BUCKET, PROCESSED_BUCKET, GLUE_DATABASE.
-    See `loglake COMMAND --help`.
+    The target comes from flags (before or after the command) or the environment:
+    AWS_ENDPOINT_URL (the local stack; unset it for AWS), AWS_REGION, AWS_PROFILE, RAW_BUCKET,
+    PROCESSED_BUCKET, GLUE_DATABASE. See `loglake COMMAND --help`.
     """
-    for name, value in (
-        ("AWS_ENDPOINT_URL", endpoint_url),
-        ("AWS_REGION", region),
-        ("AWS_PROFILE", profile),
-    ):
+    _target(endpoint_url=endpoint_url, region=region, profile=profile)
+
+
+def _target(**values: str | None) -> None:
+    """Make ``--endpoint-url``, ``--region`` and ``--profile`` the environment every boto3
+    session of this command reads (``target.session``), wherever on the line they were given."""
+    names = {"endpoint_url": "AWS_ENDPOINT_URL", "region": "AWS_REGION", "profile": "AWS_PROFILE"}
+    for key, value in values.items():
         if value:
-            os.environ[name] = value
-    if region:
-        os.environ["AWS_DEFAULT_REGION"] = region
+            os.environ[names[key]] = value
+            if key == "region":
+                os.environ["AWS_DEFAULT_REGION"] = value
+
+
+def _target_options(command: click.Command) -> None:
+    """Accept the three target options after the subcommand too (``loglake deploy --region R``)."""
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    for flag, helptext in (
+        ("--endpoint-url", "Talk to this endpoint (the local stack) instead of AWS."),
+        ("--region", "AWS region."),
+        ("--profile", "AWS profile from ~/.aws/config."),
+    ):
+        if flag in taken:
+            continue
+        name = flag.lstrip("-").replace("-", "_")
+        command.params.append(
+            click.Option(
+                [flag],
+                help=helptext,
+                expose_value=False,
+                is_eager=True,
+                callback=lambda ctx, param, value, name=name: _target(**{name: value}),
+            )
+        )
 
 
 @main.group(cls=LoglakeGroup)
@@ -929,6 +954,17 @@ class _Counting:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _every_command(group: click.Group) -> list[click.Command]:
+    found: list[click.Command] = []
+    for command in group.commands.values():
+        found += _every_command(command) if isinstance(command, click.Group) else [command]
+    return found
+
+
+for _command in _every_command(main):
+    _target_options(_command)
 
 
 if __name__ == "__main__":

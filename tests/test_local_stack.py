@@ -403,3 +403,17 @@ def test_every_mistake_is_one_error_line_and_exit_2(stack: Stack) -> None:
                 result.stderr,
             )
             assert expected in result.stderr, (args, result.stderr)
+
+
+def test_target_options_work_after_the_command(stack: Stack) -> None:
+    env = {k: v for k, v in stack.env.items() if k not in ("AWS_ENDPOINT_URL", "AWS_REGION")}
+    env.pop("AWS_DEFAULT_REGION", None)
+    for args in (
+        ["query", "level_counts", "--endpoint-url", stack.url, "--region", "us-east-1"],
+        ["status", "--endpoint-url", stack.url],
+        ["--endpoint-url", stack.url, "status"],
+    ):
+        result = subprocess.run(LOGLAKE + args, env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, (args, result.stderr)
+    helped = subprocess.run(LOGLAKE + ["deploy", "--help"], capture_output=True, text=True)
+    assert "--region" in helped.stdout and "--profile" in helped.stdout
