@@ -98,6 +98,7 @@ def catalog_apply() -> None:
 
     Example:
 
+        \b
         loglake catalog apply
     """
     from handler.config import Config
@@ -122,8 +123,10 @@ def process(source: str, dry_run: bool, as_json: bool) -> None:
 
     Examples:
 
+        \b
         loglake process app.log --dry-run
 
+        \b
         loglake process s3://loglake-raw/2025/07/21/app.log.gz
     """
     from handler.config import Config
@@ -166,6 +169,7 @@ def queries_list() -> None:
 
     Example:
 
+        \b
         loglake queries list
     """
     from .queries import load_all
@@ -185,6 +189,7 @@ def queries_show(ref: str) -> None:
 
     Example:
 
+        \b
         loglake queries show level_counts@v1
     """
     from .queries import resolve
@@ -198,6 +203,7 @@ def queries_check() -> None:
 
     Example:
 
+        \b
         loglake queries check
     """
     from .queries import check, load_all
@@ -212,12 +218,19 @@ def queries_check() -> None:
 
 
 @queries.command("publish")
-@click.option("--workgroup", envvar="ATHENA_WORKGROUP", default="primary", show_default=True)
+@click.option(
+    "--workgroup",
+    envvar="ATHENA_WORKGROUP",
+    default="primary",
+    show_default=True,
+    help="Athena workgroup the named queries go to.",
+)
 def queries_publish(workgroup: str) -> None:
     """Create or update one Athena named query per query version, NAME@vN (idempotent).
 
     Example:
 
+        \b
         loglake queries publish --workgroup loglake
     """
     from handler.config import Config
@@ -242,7 +255,11 @@ def queries_publish(workgroup: str) -> None:
     help="A parameter value; repeat for each.",
 )
 @click.option(
-    "--engine", type=click.Choice(["local", "athena"]), default="local", show_default=True
+    "--engine",
+    type=click.Choice(["local", "athena"]),
+    default="local",
+    show_default=True,
+    help="local: DuckDB over the same Parquet files (works on the local stack); athena: Athena.",
 )
 @click.option(
     "--format",
@@ -250,6 +267,7 @@ def queries_publish(workgroup: str) -> None:
     type=click.Choice(["table", "csv", "json"]),
     default="table",
     show_default=True,
+    help="table for reading, csv or json (full values) for other tools.",
 )
 @click.option(
     "--output",
@@ -284,8 +302,10 @@ def query(
 
     Examples:
 
+        \b
         loglake query level_counts --param day=2025-07-21
 
+        \b
         loglake query top_messages -p level=error -p day=2025-07-21 --engine athena --format csv
     """
     from handler.config import Config
@@ -348,6 +368,7 @@ def local_up(
 
     Example:
 
+        \b
         loglake local up --port 4566
     """
     from .local.stack import banner, names_from_env, running_stack, serve
@@ -389,6 +410,7 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
 
     Example:
 
+        \b
         loglake worker --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/loglake-ingest --concurrency 4
     """
     import subprocess
@@ -445,8 +467,10 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
 
     Examples:
 
+        \b
         loglake upload app.log logs/ --prefix 2025/07/21/
 
+        \b
         loglake upload logs/ --wait
     """
     from handler.config import Config
@@ -518,6 +542,7 @@ def status(queue_url: str | None) -> None:
 
     Example:
 
+        \b
         loglake status
     """
     from handler.config import Config
@@ -563,6 +588,7 @@ def backfill(uri: str) -> None:
 
     Example:
 
+        \b
         loglake backfill s3://loglake-raw/2025/07/
     """
     from handler.config import Config
@@ -605,6 +631,7 @@ def demo(lines: int) -> None:
 
     Example:
 
+        \b
         loglake demo
     """
     import threading
@@ -692,7 +719,13 @@ def layer() -> None:
 
 
 @layer.command("build")
-@click.option("--arch", type=click.Choice(["arm64", "x86_64"]), default="arm64", show_default=True)
+@click.option(
+    "--arch",
+    type=click.Choice(["arm64", "x86_64"]),
+    default="arm64",
+    show_default=True,
+    help="Lambda architecture the layer is built for (arm64 is cheaper).",
+)
 @click.option(
     "--python", "python", default="3.12", show_default=True, help="Target Python version."
 )
@@ -701,12 +734,14 @@ def layer() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("dist"),
     show_default=True,
+    help="Folder the zip is written to.",
 )
 def layer_build(arch: str, python: str, out: Path) -> None:
     """Build a slim, byte-reproducible layer zip for the target; print its size report and sha256.
 
     Example:
 
+        \b
         loglake layer build --arch arm64 --python 3.12 --out dist/
     """
     from .layer import build, iter_report
@@ -737,6 +772,7 @@ def layer_verify(zip_path: Path, arch: str | None) -> None:
 
     Example:
 
+        \b
         loglake layer verify dist/loglake-layer-py3.12-arm64.zip
     """
     from .layer import LayerError, verify
@@ -756,12 +792,14 @@ def layer_verify(zip_path: Path, arch: str | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("dist"),
     show_default=True,
+    help="Folder the zip is written to.",
 )
 def package_cmd(out: Path) -> None:
     """Build the function zip (handler/ and glue_ddl/ only), reproducibly; print its sha256.
 
     Example:
 
+        \b
         loglake package --out dist/
     """
     from .layer import package
@@ -779,8 +817,14 @@ def package_cmd(out: Path) -> None:
 @click.option(
     "--suffix", "suffixes", multiple=True, help="Object suffixes that trigger processing (repeat)."
 )
-@click.option("--arch", type=click.Choice(["arm64", "x86_64"]), default="arm64", show_default=True)
-@click.option("--runtime", default="python3.12", show_default=True)
+@click.option(
+    "--arch",
+    type=click.Choice(["arm64", "x86_64"]),
+    default="arm64",
+    show_default=True,
+    help="Lambda architecture of the function and its layer.",
+)
+@click.option("--runtime", default="python3.12", show_default=True, help="Lambda runtime.")
 @click.option("--memory", default=1024, show_default=True, help="Lambda memory, MB.")
 @click.option(
     "--timeout",
@@ -816,6 +860,7 @@ def deploy(
 
     Example:
 
+        \b
         loglake deploy --stack demo --region eu-west-1 --layer build
     """
     from handler.rules import parse_rules
@@ -846,6 +891,7 @@ def destroy(stack: str, prefix: str, yes: bool) -> None:
 
     Example:
 
+        \b
         loglake destroy --stack demo --yes
     """
     from .deploy import destroy as run
@@ -868,6 +914,7 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
 
     Example:
 
+        \b
         loglake template -o dist/template.json && cfn-lint dist/template.json
     """
     from .deploy import render

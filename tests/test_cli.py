@@ -61,3 +61,22 @@ def test_missing_bucket_and_queue_are_one_line_with_exit_2(lake: object) -> None
     )
     assert status.exit_code == 2
     assert status.output.startswith("Error: ") and status.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(("name", "command"), commands(), ids=[n for n, _ in commands()])
+def test_help_examples_are_verbatim_and_every_option_is_described(
+    name: str, command: click.Command
+) -> None:
+    """A pasted example must run as written: click must not rewrap it (``\\b``)."""
+    output = CliRunner().invoke(main, [*name.split(), "--help"], terminal_width=80).output
+    examples = [
+        line.strip()
+        for line in (command.help or "").splitlines()
+        if line.strip().startswith("loglake ")
+    ]
+    assert examples, f"`loglake {name}` has no example"
+    for example in examples:
+        assert any(line.strip() == example for line in output.splitlines()), example
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.help, f"`loglake {name}` option {param.opts[0]} has no description"

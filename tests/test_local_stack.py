@@ -415,5 +415,5 @@ def test_target_options_work_after_the_command(stack: Stack) -> None:
     ):
         result = subprocess.run(LOGLAKE + args, env=env, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, (args, result.stderr)
-    helped = subprocess.run(LOGLAKE + ["deploy", "--help"], capture_output=True, text=True)
+    helped = subprocess.run([*LOGLAKE, "deploy", "--help"], capture_output=True, text=True)
     assert "--region" in helped.stdout and "--profile" in helped.stdout
