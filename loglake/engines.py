@@ -96,6 +96,15 @@ class AthenaEngine:
         return frame
 
 
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """A result as pandas with whole numbers kept whole: DuckDB sums and counts come back as
+    HUGEINT or DECIMAL(38,0), which pandas would turn into floats (``1.0``)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type) and field.type.scale == 0:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+    return table.to_pandas(integer_object_nulls=True, maps_as_pydicts="strict")
+
+
 class LocalEngine:
     """DuckDB over the Parquet files that the Glue catalog points at, read through pyarrow's S3."""
 
@@ -122,7 +131,8 @@ class LocalEngine:
             raise QueryError(f"the local engine cannot run {query.ref}: {exc}") from None
         used = {p.name for p in tree.find_all(exp.Placeholder)}
         try:
-            return con.execute(sql, {k: v for k, v in values.items() if k in used}).df()
+            result = con.sql(sql, params={k: v for k, v in values.items() if k in used})
+            return _frame(result.to_arrow_table())
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise QueryError(f"the local engine cannot run {query.ref}: {first}") from None

@@ -1,39 +1,87 @@
-"""Query results as a table, CSV or JSON."""
+"""Query results as a table, CSV or JSON, with one spelling for every kind of value.
+
+Timestamps are ISO-8601 UTC (``2025-07-21T10:00:05Z``) everywhere; maps and lists are JSON in
+CSV and in tables, and real JSON in ``--format json``; whole numbers stay whole. Tables cut long
+text so a row fits a terminal; CSV and JSON keep every character.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
+import numpy as np
 import pandas as pd
+
+#: Longest text shown in one table cell.
+CELL = 40
 
 
 def render(frame: pd.DataFrame, fmt: str) -> str:
     """Text for a result: ``table`` (aligned columns), ``csv`` or ``json`` (one object per row)."""
-    if fmt == "csv":
-        return str(frame.to_csv(index=False))
+    rows = [[plain(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    columns = [str(c) for c in frame.columns]
     if fmt == "json":
-        records = json.loads(frame.to_json(orient="records", date_format="iso", date_unit="us"))
-        return json.dumps(records, indent=2, default=str) + "\n"
-    if frame.empty:
-        return (
-            "(no rows)\n" if not len(frame.columns) else " | ".join(frame.columns) + "\n(no rows)\n"
-        )
-    shown = frame.copy()
-    for column in shown.columns:
-        shown[column] = shown[column].map(_cell)
+        return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_text(v) for v in r] for r in rows])
+        return out.getvalue()
+    if not rows:
+        return "(no rows)\n" if not columns else " | ".join(columns) + "\n(no rows)\n"
+    shown = pd.DataFrame([[_cut(_text(v)) for v in r] for r in rows], columns=columns)
     return str(shown.to_string(index=False)) + "\n"
 
 
-def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, list | tuple):  # a map arrives as a list of (key, value) pairs
-        return (
-            json.dumps(dict(value))
-            if all(isinstance(v, tuple) for v in value)
-            else json.dumps(value)
-        )
+def plain(value: Any) -> Any:
+    """A JSON-ready value: None, bool, int, float, str, list or dict."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, dict):
-        return json.dumps(value)
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        items = list(value)
+        if items and all(isinstance(i, tuple) and len(i) == 2 for i in items):  # a map's pairs
+            return {str(k): plain(v) for k, v in items}
+        return [plain(i) for i in items]
+    return str(value)
+
+
+def _iso(moment: datetime) -> str:
+    """ISO-8601 UTC with ``Z``; naive timestamps are UTC already (loglake stores UTC)."""
+    if moment.tzinfo is not None:
+        moment = pd.Timestamp(moment).tz_convert("UTC").tz_localize(None).to_pydatetime()
+    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return text + "Z"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _cut(text: str) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= CELL else text[: CELL - 3] + "..."

@@ -3,7 +3,9 @@ what the Athena engine submits, and parameters that stay data."""
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -351,3 +353,23 @@ def test_local_engine_names_what_it_cannot_run(fixture_lake: LocalEngine, tmp_pa
     query = parse_file("sketch", 1, path)
     with pytest.raises(QueryError, match=r"the local engine cannot run sketch@v1: .*approx_set"):
         fixture_lake.run(query, {})
+
+
+def test_output_spells_every_value_one_way(fixture_lake: LocalEngine) -> None:
+    """CSV/JSON/table: maps as JSON, whole numbers whole, ISO-8601 UTC timestamps, short cells."""
+    args = ["query", "latest_processed", "-p", "limit=1"]
+    as_csv = CliRunner().invoke(main, [*args, "--format", "csv"]).output.splitlines()
+    as_json = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)[0]
+    header, row = as_csv[0].split(","), next(csv.reader(as_csv[1:]))
+    values = dict(zip(header, row, strict=True))
+    assert json.loads(values["attributes"]) == as_json["attributes"]
+    assert isinstance(as_json["attributes"], dict)
+    assert values["event_time"] == as_json["event_time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", as_json["event_time"])
+    assert isinstance(as_json["source_line"], int)
+    days = ["-p", "start=2025-07-20", "-p", "end=2025-07-21"]
+    rate = CliRunner().invoke(main, ["query", "error_rate_hourly", *days, "--format", "json"])
+    assert [type(r["errors"]) for r in json.loads(rate.output)] == [int] * 4  # SUMs, not 1.0
+    table = CliRunner().invoke(main, ["query", "latest_errors"]).output
+    assert max(len(line) for line in table.splitlines()) < 200
+    assert "..." in table  # the raw line was cut for the terminal, not in csv/json
