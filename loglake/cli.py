@@ -507,11 +507,21 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     if not wait:
         return
     watched = [u for u in uploaded if u.path.name.endswith(suffixes)]
-    click.echo(f"waiting for {len(watched)} file(s) to be processed ...", err=True)
-    found, missing = wait_for_manifests(
-        aws, bucket, Config.from_env().processed_bucket, watched, timeout
-    )
-    rows = [
+    with click.progressbar(
+        length=max(len(watched), 1),
+        label=f"waiting for {len(watched)} file(s) to be processed",
+        file=sys.stderr,
+        show_pos=True,
+    ) as waiting:
+        found, missing = wait_for_manifests(
+            aws,
+            bucket,
+            Config.from_env().processed_bucket,
+            watched,
+            timeout,
+            on_done=lambda item, doc: waiting.update(1),
+        )
+    rows: list[tuple[Any, ...]] = [
         (
             u.key,
             found[u.key]["valid"],
@@ -522,6 +532,14 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
         for u in watched
         if u.key in found
     ]
+    if len(rows) > 1:
+        rows.append(
+            (
+                f"total ({len(rows)} files)",
+                *(sum(int(r[i]) for r in rows) for i in (1, 2, 3)),
+                round(sum(float(r[4]) for r in rows), 3),
+            )
+        )
     _table(["file", "valid", "invalid", "blank", "seconds"], rows)
     if missing:
         names = ", ".join(u.key for u in missing)

@@ -229,6 +229,9 @@ def test_upload_wait_prints_counts(stack: Stack, tmp_path: Path) -> None:
         ["batch1/web/a.log", "2", "1", "0"],
         ["batch1/web/b.jsonl", "1", "0", "0"],
     ]
+    total = next(line for line in result.stdout.splitlines() if "total (2 files)" in line)
+    assert total.split()[3:6] == ["3", "1", "0"]
+    assert "waiting for 2 file(s) to be processed" in result.stderr  # the progress bar
 
 
 def test_poison_message_is_dead_lettered_after_three_receives(stack: Stack) -> None:
