@@ -14,7 +14,16 @@ from pathlib import Path
 
 from .exceptions import DdlError
 
-DEFAULT_DDL_DIR = Path(__file__).resolve().parent.parent / "glue_ddl"
+
+def _default_ddl_dir() -> Path:
+    """The table definitions: installed inside this package by a wheel (``handler/glue_ddl``),
+    or the top-level ``glue_ddl/`` next to ``handler/`` in the function zip and in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "glue_ddl"
+    return installed if installed.is_dir() else here.parent / "glue_ddl"
+
+
+DEFAULT_DDL_DIR = _default_ddl_dir()
 
 _CREATE = re.compile(
     r"CREATE\s+EXTERNAL\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:`?\w+`?\.)?`?(\w+)`?\s*\(",

@@ -25,8 +25,9 @@ from handler.exceptions import LoglakeError
 
 from .catalog import table_input
 from .local.provision import DEFAULT_SUFFIXES
+from .resources import INFRA_DIR
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
+TEMPLATE = INFRA_DIR / "template.yaml"
 TEMPLATE_BODY_LIMIT = 51_200
 #: The AWS SDK for pandas managed layer (account 336392948345); pass an ARN to pick another version.
 MANAGED_LAYER = "arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python{py}{arch}:{version}"

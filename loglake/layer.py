@@ -24,9 +24,9 @@ from pathlib import Path
 
 from handler.exceptions import LoglakeError
 
-ROOT = Path(__file__).resolve().parent.parent
-LAYER_DIR = ROOT / "layer"
-CACHE = ROOT / ".cache" / "wheels"
+from .resources import DDL_DIR, HANDLER_DIR, LAYER_DIR, SAMPLE_LOG, WHEEL_CACHE
+
+CACHE = WHEEL_CACHE
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 ELF_MACHINES = {"x86_64": 0x3E, "arm64": 0xB7}
@@ -352,32 +352,42 @@ def package(out: Path, extras_for: tuple[str, str] | None = None, log: Log = pri
     orjson), which the AWS SDK for pandas managed layer does not provide.
     """
     out.mkdir(parents=True, exist_ok=True)
-    code = [p for p in (ROOT / "handler").rglob("*.py")] + sorted((ROOT / "glue_ddl").glob("*.sql"))
-    if extras_for is None:
-        target = out / "loglake-function.zip"
-        write_zip(ROOT, target, paths=code)
-        return measure(target)
-    arch, python = extras_for
-    requirements = LAYER_DIR / "managed-extras.txt"
     with tempfile.TemporaryDirectory(prefix="loglake-function-") as tmp:
         base = Path(tmp)
-        wheels = _wheels(arch, python, requirements, log)
-        _pip(["install", "--no-index", "--find-links", str(wheels), "--target", str(base), "--no-compile",
-              *_platform_flags(arch, python), "-r", str(requirements)], log)  # fmt: skip
-        prune(base)
-        for path in code:
-            copy = base / path.relative_to(ROOT)
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, copy)
-        target = out / f"loglake-function-with-extras-py{python}-{arch}.zip"
+        if extras_for is None:
+            target = out / "loglake-function.zip"
+        else:
+            arch, python = extras_for
+            requirements = LAYER_DIR / "managed-extras.txt"
+            wheels = _wheels(arch, python, requirements, log)
+            _pip(["install", "--no-index", "--find-links", str(wheels), "--target", str(base), "--no-compile",
+                  *_platform_flags(arch, python), "-r", str(requirements)], log)  # fmt: skip
+            prune(base)
+            target = out / f"loglake-function-with-extras-py{python}-{arch}.zip"
+        stage_function(base)
         write_zip(base, target)
     return measure(target)
 
 
+def stage_function(base: Path) -> list[Path]:
+    """Copy the function's code into ``base`` as the zip lays it out: ``handler/*.py`` and
+    ``glue_ddl/*.sql``, the same from an installed copy as from a checkout."""
+    staged = []
+    for path in sorted(HANDLER_DIR.rglob("*.py")):
+        staged.append(base / "handler" / path.relative_to(HANDLER_DIR))
+    for path in sorted(DDL_DIR.glob("*.sql")):
+        staged.append(base / "glue_ddl" / path.name)
+    sources = sorted(HANDLER_DIR.rglob("*.py")) + sorted(DDL_DIR.glob("*.sql"))
+    for source, copy in zip(sources, staged, strict=True):
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, copy)
+    return staged
+
+
 def function_unzipped() -> int:
     """Unzipped size of the function code (what counts against Lambda's limit with the layer)."""
-    return sum(p.stat().st_size for p in (ROOT / "handler").rglob("*.py")) + sum(
-        p.stat().st_size for p in (ROOT / "glue_ddl").glob("*.sql")
+    return sum(p.stat().st_size for p in HANDLER_DIR.rglob("*.py")) + sum(
+        p.stat().st_size for p in DDL_DIR.glob("*.sql")
     )
 
 
@@ -490,13 +500,17 @@ print(f"import {seconds:.3f}")
 
 def _smoke_test(layer_python: Path, interpreter: str, log: Log) -> list[str]:
     """Import the handler from the layer only (plus boto3, as Lambda provides it) and convert."""
-    with tempfile.TemporaryDirectory(prefix="loglake-runtime-") as runtime:
+    with (
+        tempfile.TemporaryDirectory(prefix="loglake-runtime-") as runtime,
+        tempfile.TemporaryDirectory(prefix="loglake-code-") as code_dir,
+    ):
+        stage_function(Path(code_dir))
         for name in (*RUNTIME_PROVIDED, "dateutil", "six"):
             file = Path(str(__import__(name).__file__))
             source = file.parent if file.name == "__init__.py" else file
             (Path(runtime) / source.name).symlink_to(source)
-        path = os.pathsep.join([str(ROOT), str(layer_python), runtime])
-        sample = ROOT / "loglake" / "samples" / "sample_log.log"
+        path = os.pathsep.join([code_dir, str(layer_python), runtime])
+        sample = SAMPLE_LOG
         code = f"import sys; sys.path[:0] = {path.split(os.pathsep)!r}\n" + SMOKE
         result = subprocess.run(
             [interpreter, "-S", "-I", "-c", code, str(sample), str(layer_python)],

@@ -27,7 +27,8 @@ from sqlglot.tokens import TokenType
 
 from handler.exceptions import LoglakeError
 
-QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+from .resources import QUERIES_DIR
+
 TYPES = ("string", "date", "int", "double", "boolean", "timestamp")
 _FILE = re.compile(r"^v(\d+)\.sql$")
 _PARAM = re.compile(

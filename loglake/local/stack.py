@@ -16,12 +16,13 @@ from typing import Any
 
 from handler.config import Config
 
+from ..resources import SAMPLE_LOG
 from ..target import session
 from .provision import Names, Stack, provision, suffixes_from_env
 from .server import MotoServer
 from .worker import Worker
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "sample_log.log"
+SAMPLE = SAMPLE_LOG
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",

@@ -1,0 +1,37 @@
+"""Where loglake's data folders are: one place for every path, installed or in a checkout.
+
+A wheel ships ``queries/``, ``infra/`` and ``layer/`` inside the ``loglake`` package (as
+``saved_queries``, ``infra`` and ``layer_spec``, see ``setup.py``) and ``glue_ddl/`` inside
+``handler``; in a checkout (or an editable install) they are the repository's top-level folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import handler
+from handler.ddl import DEFAULT_DDL_DIR
+
+PACKAGE = Path(__file__).resolve().parent
+HANDLER_DIR = Path(handler.__file__).resolve().parent
+
+
+def data_dir(installed: str, checkout: str, env: str | None = None) -> Path:
+    """``env`` if set, else the copy installed in the package, else the checkout's folder."""
+    override = os.environ.get(env) if env else None
+    if override:
+        return Path(override)
+    inside = PACKAGE / installed
+    return inside if inside.is_dir() else PACKAGE.parent / checkout
+
+
+QUERIES_DIR = data_dir("saved_queries", "queries", "LOGLAKE_QUERIES_DIR")
+INFRA_DIR = data_dir("infra", "infra")
+LAYER_DIR = data_dir("layer_spec", "layer")
+DDL_DIR = DEFAULT_DDL_DIR
+SAMPLE_LOG = PACKAGE / "samples" / "sample_log.log"
+#: Downloaded wheels for layer builds: a user cache, never inside the installed package.
+WHEEL_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loglake" / "wheels"
+)

@@ -1,0 +1,57 @@
+"""loglake installed the ordinary way (a wheel, not editable) works from any folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parent.parent
+
+
+def test_a_wheel_installed_elsewhere_has_everything_a_checkout_has(tmp_path: Path) -> None:
+    wheels, target, empty = tmp_path / "wheels", tmp_path / "site", tmp_path / "empty"
+    empty.mkdir()
+    pip = [sys.executable, "-m", "pip", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(ROOT)], check=True)
+    wheel = next(wheels.glob("loglake-*.whl"))
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    # The installed copy comes first on the path, ahead of this checkout's editable install.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
+        "PYTHONPATH": str(target)
+    }
+
+    def loglake(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "loglake.cli", *args],
+            cwd=empty, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    where = subprocess.run(
+        [sys.executable, "-c", "import loglake, handler; print(loglake.__file__, handler.__file__)"],
+        cwd=empty, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert where.stdout.count(str(target)) == 2, where.stdout
+    listed = loglake("queries", "list")
+    assert listed.returncode == 0 and "level_counts" in listed.stdout, listed.stderr
+    assert loglake("queries", "check").returncode == 0
+    packaged = loglake("package", "--out", "dist")
+    assert packaged.returncode == 0, packaged.stderr
+    names = zipfile.ZipFile(empty / "dist" / "loglake-function.zip").namelist()
+    assert {"glue_ddl/processed_logs.sql", "glue_ddl/errors_logs.sql", "handler/app.py"} <= set(
+        names
+    )
+    from_checkout = subprocess.run(
+        [sys.executable, "-m", "loglake.cli", "package", "--out", str(tmp_path / "checkout")],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert packaged.stdout.split("sha256 ")[1] == from_checkout.stdout.split("sha256 ")[1]
+    assert loglake("template", "-o", "t.json").returncode == 0
+    demo = loglake("demo")
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "demo done" in demo.stdout
