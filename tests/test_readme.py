@@ -1,0 +1,61 @@
+"""The README's local-stack example, run line by line as a reader would paste it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loglake.local.server import free_port
+
+from .conftest import SAMPLE, good, ndjson
+from .test_local_stack import Proc
+
+pytestmark = pytest.mark.slow
+README = (Path(__file__).parent.parent / "README.md").read_text()
+BIN = Path(sys.executable).parent
+
+
+def block(heading: str) -> list[str]:
+    """The commands of the first ``sh`` block under ``heading``, comments dropped."""
+    section = README.split(f"\n{heading}\n", 1)[1]
+    body = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert body, f"no sh block under {heading}"
+    return [line.split("  #")[0].strip() for line in body[1].splitlines() if line.strip()]
+
+
+def test_the_local_stack_example_runs_as_written(tmp_path: Path) -> None:
+    lines = block("## Local stack")
+    assert lines[0] == "loglake local up"
+    port = str(free_port())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    (tmp_path / "app.log").write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "web.log").write_text(ndjson(good(1), good(2)))
+    server = Proc(["local", "up", "--port", port], env)
+    try:
+        server.wait_for("Ctrl-C stops")
+        for line in lines[1:]:
+            if line.startswith("export "):  # as the shell would: into the environment
+                env.update(item.split("=", 1) for item in line.removeprefix("export ").split())
+                env["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL"].replace("4566", port)
+                continue
+            result = subprocess.run(
+                ["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True,
+                timeout=180,
+            )  # fmt: skip
+            assert result.returncode == 0, (line, result.stdout, result.stderr)
+        assert "objects processed" in result.stdout  # the last line is `loglake status`
+        deadline = time.monotonic() + 60  # app.log went in through the AWS CLI: wait for it
+        while "objects processed  2" not in result.stdout and time.monotonic() < deadline:
+            time.sleep(0.5)
+            result = subprocess.run(["loglake", "status"], env=env, capture_output=True, text=True)
+        assert "objects processed  2" in result.stdout, result.stdout
+    finally:
+        server.stop()
