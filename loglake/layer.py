@@ -181,6 +181,7 @@ def build(
     """Build ``out/loglake-layer-py<python>-<arch>.zip`` and report its sizes."""
     if arch not in ELF_MACHINES:
         raise LayerError(f"--arch must be arm64 or x86_64, not {arch!r}")
+    require_strip_tool(arch)
     requirements = requirements or LAYER_DIR / "requirements.txt"
     with tempfile.TemporaryDirectory(prefix="loglake-layer-") as tmp:
         tree = Path(tmp) / "python"
@@ -264,6 +265,18 @@ def strip(tree: Path, arch: str, log: Log) -> tuple[str | None, list[str]]:
         )
     log(f"stripped {len(targets)} native libraries with {Path(tool).name}")
     return Path(tool).name, []
+
+
+def require_strip_tool(arch: str) -> None:
+    """Fail before any download when the target's strip tool is missing: unstripped, the layer
+    is over Lambda's targets (163.6 MiB unzipped, 53.0 MiB zipped for arm64)."""
+    if _strip_tool(arch) is None:
+        package = f"binutils-{PLATFORM_ARCH[arch].replace('_', '-')}-linux-gnu"
+        raise LayerError(
+            f"no strip tool for {arch} ({PLATFORM_ARCH[arch]}-linux-gnu-strip): install it, e.g. "
+            f"`sudo apt-get install {package}` on Debian/Ubuntu, then build again; or deploy "
+            "with `--layer managed`"
+        )
 
 
 def _strip_tool(arch: str) -> str | None:

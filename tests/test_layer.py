@@ -154,3 +154,22 @@ def test_host_layer_builds_verifies_and_is_reproducible(tmp_path: Path) -> None:
     second = build("x86_64", python, tmp_path / "two", log=print)
     assert second.sha256 == first.sha256 == hashlib.sha256(first.path.read_bytes()).hexdigest()
     assert first.unzipped < 200 * 2**20
+
+
+def test_build_without_the_targets_strip_tool_fails_first_and_says_what_to_install(
+    tmp_path: Path,
+) -> None:
+    """Unstripped, the arm64 layer is over Lambda's targets: no silent warning, no download."""
+    env = dict(os.environ, PATH=str(tmp_path))  # no strip tool anywhere on this PATH
+    result = subprocess.run(
+        [sys.executable, "-m", "loglake.cli", "layer", "build", "--arch", "arm64", "--out",
+         str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        "Error: no strip tool for arm64 (aarch64-linux-gnu-strip): install it, e.g. "
+        "`sudo apt-get install binutils-aarch64-linux-gnu` on Debian/Ubuntu, then build again; "
+        "or deploy with `--layer managed`\n"
+    )
+    assert not (tmp_path / "out").exists()
