@@ -39,6 +39,7 @@ class Config:
     ``MAX_LINE_BYTES``            ``262144``              longer lines are ``line_too_long``
     ``CHUNK_BYTES``               ``8388608`` (8 MiB)     input bytes per batch and per output file
     ``CHUNK_LINES``               ``100000``              lines per batch at most (bounds memory)
+    ``CHUNK_VALUES``              ``400000``              JSON values (commas) per batch, about
     ``MAX_DECOMPRESSED_BYTES``    ``53687091200`` (50GiB) past it: one ``decompressed_too_large`` row
     ``WORKERS``                   ``auto``                processes per big object (``auto``: CPUs)
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
@@ -59,6 +60,7 @@ class Config:
     max_line_bytes: int = 262_144
     chunk_bytes: int = 8 * MiB
     chunk_lines: int = 100_000
+    chunk_values: int = 400_000
     max_decompressed_bytes: int = 50 * 1024 * MiB
     workers: int = 1
     min_timestamp: datetime = datetime(2000, 1, 1)
@@ -95,6 +97,7 @@ class Config:
             max_line_bytes=_positive_int(env, "MAX_LINE_BYTES", cls.max_line_bytes),
             chunk_bytes=_positive_int(env, "CHUNK_BYTES", cls.chunk_bytes),
             chunk_lines=_positive_int(env, "CHUNK_LINES", cls.chunk_lines),
+            chunk_values=_positive_int(env, "CHUNK_VALUES", cls.chunk_values),
             max_decompressed_bytes=_positive_int(
                 env, "MAX_DECOMPRESSED_BYTES", cls.max_decompressed_bytes
             ),

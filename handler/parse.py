@@ -174,15 +174,18 @@ def batches(
     max_line_bytes: int,
     chunk_bytes: int,
     chunk_lines: int = 100_000,
+    chunk_values: int = 400_000,
 ) -> Iterator[Batch]:
     """Cut the byte pieces into lines; group them into batches of about ``chunk_bytes`` input
-    bytes and at most ``chunk_lines`` kept lines (blank runs are not kept, only counted).
+    bytes, at most ``chunk_lines`` kept lines (blank runs are not kept, only counted) and about
+    ``chunk_values`` JSON values (commas, counted per piece): lines of thousands of tiny
+    attributes would otherwise hold a million map entries in one batch.
 
     A line is everything up to ``\\n`` (a final line without one counts too). A UTF-8 byte order
     mark at the start of the object is dropped; ``\\r`` is left for the validator to strip.
     """
     splitter = _Splitter(max_line_bytes)
-    number, pending, size, digits = 1, [], 0, False
+    number, pending, size, digits, values = 1, [], 0, False, 0
     for piece in _without_bom(pieces):
         ended = isinstance(piece, Unreadable)
         if isinstance(piece, Unreadable):
@@ -190,12 +193,13 @@ def batches(
         else:
             pending += splitter.feed(piece)
             size += len(piece)
+            values += piece.count(b",")
             digits = digits or splitter.saw_long_digits()
-        flush = size >= chunk_bytes or ended
+        flush = size >= chunk_bytes or values >= chunk_values or ended
         while len(pending) > chunk_lines or (flush and (pending or size)):
             batch = Batch(number, pending[:chunk_lines], size, long_digits=digits)
             yield batch
-            number, pending, size = number + batch.count, pending[chunk_lines:], 0
+            number, pending, size, values = number + batch.count, pending[chunk_lines:], 0, 0
             digits = digits and bool(pending)
         if ended:
             return

@@ -195,7 +195,9 @@ class _Run:
             blocks = read_blocks(stream, cfg.read_bytes)
             pieces = decompressed(blocks, cfg.read_bytes, cfg.max_decompressed_bytes)
             numbered = enumerate(
-                batches(pieces, cfg.max_line_bytes, cfg.chunk_bytes, cfg.chunk_lines)
+                batches(
+                    pieces, cfg.max_line_bytes, cfg.chunk_bytes, cfg.chunk_lines, cfg.chunk_values
+                )
             )
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:

@@ -278,6 +278,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.bomb_mb > 0:
             path = bomb(WORK / f"bomb-x-{args.bomb_mb}mb.log.gz", b"x\n", args.bomb_mb * MB)
             bombs.append(loglake(f", bomb of {args.bomb_mb} MB of x lines", path, "1"))
+        if args.bomb_mb > 0:
+            path = wide_lines(WORK / "wide-attributes.log", 120)
+            bombs.append(loglake(", 120 lines of 31,000 attributes each (29 MB)", path, "1"))
         if args.newlines_gb > 0:
             size = int(args.newlines_gb * 1024 * MB)
             path = bomb(WORK / f"bomb-newlines-{args.newlines_gb:g}gib.log.gz", b"\n", size)
@@ -302,11 +305,23 @@ def bomb(path: Path, unit: bytes, size: int) -> Path:
     return path
 
 
+def wide_lines(path: Path, lines: int) -> Path:
+    """Valid lines of ~240 KB, each with 31,000 tiny attributes: the most map entries per byte."""
+    if not path.exists():
+        keys = [f"{i:x}" for i in range(31_000)]
+        with path.open("w") as out:
+            for i in range(lines):
+                record = {"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": f"m{i}"}
+                record.update(dict.fromkeys(keys, 0))
+                out.write(json.dumps(record, separators=(",", ":")) + "\n")
+    return path
+
+
 def report_bombs(results: list[dict[str, float | str]]) -> None:
     """Seconds and peak memory of the bombs (their throughput in compressed MB says nothing)."""
     if not results:
         return
-    print("\n| decompression bomb (1 worker)                      | seconds | peak memory MB |")
+    print("\n| pathological input (1 worker)                      | seconds | peak memory MB |")
     print(f"|{'-' * 52}|{'-' * 8}:|{'-' * 15}:|")
     for r in results:
         name = str(r["name"]).split(", ", 1)[1].removesuffix(" (1 worker)")

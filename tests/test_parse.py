@@ -187,3 +187,13 @@ def test_batches_say_whether_a_line_may_hold_an_integer_too_big_for_orjson() -> 
     assert flags(plain, 7) == [False] * len(flags(plain, 7))
     big = plain + b'{"n": 12345678901234567890}\n'
     assert flags(big, 7)[-1] is True  # 20 digits arriving over several reads of 7 bytes
+
+
+def test_lines_of_many_tiny_attributes_are_cut_by_their_values() -> None:
+    """A few wide lines can hold a million map entries: batches are also bounded by values."""
+    line = b"{" + b",".join(b'"k%d":0' % i for i in range(1000)) + b"}\n"
+    pieces = decompressed(read_blocks(io.BytesIO(line * 50), 4096), 4096)
+    found = list(batches(pieces, 1 << 20, 8 << 20, 100_000, chunk_values=10_000))
+    assert sum(b.count for b in found) == 50
+    assert max(b.count for b in found) <= 10 + 1  # 10,000 values, plus what one piece adds
+    assert len(found) >= 5
