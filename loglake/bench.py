@@ -311,7 +311,11 @@ def wide_lines(path: Path, lines: int) -> Path:
         keys = [f"{i:x}" for i in range(31_000)]
         with path.open("w") as out:
             for i in range(lines):
-                record = {"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": f"m{i}"}
+                record: dict[str, object] = {
+                    "timestamp": "2025-07-21T10:00:00Z",
+                    "level": "INFO",
+                    "message": f"m{i}",
+                }
                 record.update(dict.fromkeys(keys, 0))
                 out.write(json.dumps(record, separators=(",", ":")) + "\n")
     return path
