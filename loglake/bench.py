@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             bombs.append(loglake(f", bomb of {args.bomb_mb} MB of x lines", path, "1"))
         if args.bomb_mb > 0:
             path = wide_lines(WORK / "wide-attributes.log", 120)
-            bombs.append(loglake(", 120 lines of 31,000 attributes each (29 MB)", path, "1"))
+            bombs.append(loglake(", 120 lines of 27,000 attributes each (29 MB)", path, "1"))
         if args.newlines_gb > 0:
             size = int(args.newlines_gb * 1024 * MB)
             path = bomb(WORK / f"bomb-newlines-{args.newlines_gb:g}gib.log.gz", b"\n", size)
@@ -306,9 +306,9 @@ def bomb(path: Path, unit: bytes, size: int) -> Path:
 
 
 def wide_lines(path: Path, lines: int) -> Path:
-    """Valid lines of ~240 KB, each with 31,000 tiny attributes: the most map entries per byte."""
+    """Valid lines of ~240 KB, each with 27,000 tiny attributes: the most map entries per byte."""
     if not path.exists():
-        keys = [f"{i:x}" for i in range(31_000)]
+        keys = [f"{i:x}" for i in range(27_000)]
         with path.open("w") as out:
             for i in range(lines):
                 record: dict[str, object] = {
