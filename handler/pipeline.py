@@ -37,7 +37,7 @@ from .parse import (
 from .sink import Sink
 from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
-from .workers import fan_out
+from .workers import fan_out, fresh_session
 
 SAMPLE_ERRORS = 10
 
@@ -201,12 +201,18 @@ class _Run:
             )
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:
-                parts: Iterator[Part] = fan_out(self, numbered, workers)
+                parts: Iterator[Part] = fan_out(
+                    numbered, workers, self.handle, self.claim, self._reconnect, self.source.uri
+                )
             else:
                 parts = (self.handle(number, batch, self.claim) for number, batch in numbered)
             for part in parts:
                 total.add(part)
         return total
+
+    def _reconnect(self) -> None:
+        """In a forked worker: the same pipeline on new connections (never share a client)."""
+        self.pipe = self.pipe.with_session(fresh_session(self.pipe.session))
 
     def claim(self, paths: list[str]) -> None:
         """List files about to be written in the attempt's record, so a crash can't lose them."""

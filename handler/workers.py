@@ -19,22 +19,33 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import boto3
 
 from .exceptions import WorkerError
 from .parse import Batch
 
-if TYPE_CHECKING:
-    from .pipeline import Part, _Run
+T = TypeVar("T")
+Claim = Callable[[list[str]], None]
 
 #: Seconds a worker gets to exit after its last batch before it is killed.
 JOIN_SECONDS = 30
 
 
-def fan_out(run: _Run, numbered: Iterable[tuple[int, Batch]], workers: int) -> Iterator[Part]:
-    """Yield the ``Part`` of every batch, processed by ``workers`` forked processes."""
+def fan_out(
+    numbered: Iterable[tuple[int, Batch]],
+    workers: int,
+    handle: Callable[[int, Batch, Claim], T],
+    claim: Claim,
+    in_child: Callable[[], None],
+    label: str,
+) -> Iterator[T]:
+    """Yield ``handle(number, batch, claim)`` of every batch, run in ``workers`` forked processes.
+
+    ``in_child`` runs first in each worker (to open its own connections); ``claim`` runs in this
+    process, asked by a worker before it writes; ``label`` names the object in errors.
+    """
     context = multiprocessing.get_context("fork")
     pending = iter(numbered)
     procs: list[tuple[Any, Connection]] = []
@@ -43,7 +54,9 @@ def fan_out(run: _Run, numbered: Iterable[tuple[int, Batch]], workers: int) -> I
         for _ in range(workers):
             ours, theirs = context.Pipe()
             inherited = [ours] + [conn for _, conn in procs]
-            proc = context.Process(target=_work, args=(theirs, inherited, run), daemon=True)
+            proc = context.Process(
+                target=_work, args=(theirs, inherited, handle, in_child), daemon=True
+            )
             proc.start()
             theirs.close()
             procs.append((proc, ours))
@@ -53,14 +66,14 @@ def fan_out(run: _Run, numbered: Iterable[tuple[int, Batch]], workers: int) -> I
                 assert isinstance(conn, Connection)
                 kind, payload = _talk(conn, procs, conn.recv)
                 if kind == "claim":
-                    run.claim(payload)
+                    claim(payload)
                     _talk(conn, procs, partial(conn.send, True))
                 elif kind == "done":
                     yield payload
                     if not _send_next(conn, pending, procs):
                         busy.discard(conn)
                 else:
-                    raise WorkerError(f"a worker failed on {run.source.uri}:\n{payload}")
+                    raise WorkerError(f"a worker failed on {label}:\n{payload}")
         failed = False
     finally:
         _stop(procs, failed)
@@ -101,7 +114,12 @@ def _stop(procs: list[tuple[Any, Connection]], failed: bool) -> None:
             proc.join()
 
 
-def _work(conn: Connection, inherited: list[Connection], run: _Run) -> None:
+def _work(
+    conn: Connection,
+    inherited: list[Connection],
+    handle: Callable[[int, Batch, Claim], Any],
+    in_child: Callable[[], None],
+) -> None:
     """The worker's loop: batches in, ``Part``s out, until it is sent ``None``.
 
     The parent's ends of the pipes were copied into this process by the fork: closing them here
@@ -109,7 +127,7 @@ def _work(conn: Connection, inherited: list[Connection], run: _Run) -> None:
     """
     for parent_end in inherited:
         parent_end.close()
-    run.pipe = run.pipe.with_session(_fresh_session(run.pipe.session))
+    in_child()
 
     def claim(paths: list[str]) -> None:
         conn.send(("claim", paths))
@@ -118,14 +136,14 @@ def _work(conn: Connection, inherited: list[Connection], run: _Run) -> None:
     try:
         while (item := conn.recv()) is not None:
             number, batch = item
-            conn.send(("done", run.handle(number, batch, claim)))
+            conn.send(("done", handle(number, batch, claim)))
     except EOFError:  # the parent is gone: nothing left to do
         return
     except BaseException:
         conn.send(("error", traceback.format_exc(limit=8)))
 
 
-def _fresh_session(session: boto3.Session) -> boto3.Session:
+def fresh_session(session: boto3.Session) -> boto3.Session:
     """A session with the parent's credentials and region but no shared connections."""
     credentials = session.get_credentials()
     frozen = credentials.get_frozen_credentials() if credentials else None
