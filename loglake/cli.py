@@ -413,40 +413,14 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
         \b
         loglake worker --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/loglake-ingest --concurrency 4
     """
-    import subprocess
-
     from .local.stack import serve
-    from .local.worker import Worker
+    from .local.worker import Worker, run_processes
     from .target import session
 
     url = queue_url or _queue_url()
     assert url is not None
     if concurrency > 1:
-        import signal
-
-        argv = [
-            sys.executable,
-            "-m",
-            "loglake.cli",
-            "worker",
-            "--queue-url",
-            url,
-            "--wait-seconds",
-            str(wait_seconds),
-        ]
-        children = [subprocess.Popen(argv) for _ in range(concurrency)]
-        _log(f"started {concurrency} worker processes on {url}")
-
-        def forward(signum: int, frame: Any) -> None:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, forward)
-        codes = [child.wait() for child in children]
-        if any(codes):
-            raise click.ClickException(f"worker processes exited with {codes}")
+        run_processes(url, concurrency, wait_seconds, _log)
         return
     _log(f"worker consuming {url}")
     serve(Worker(url, session(), wait_seconds=wait_seconds, log=_log), _log)
@@ -611,34 +585,19 @@ def backfill(uri: str) -> None:
     """
     from handler.config import Config
     from handler.pipeline import Pipeline
-    from handler.source import split_s3_uri
 
+    from .backfill import backfill as run
+    from .backfill import keys_under
     from .local.provision import suffixes_from_env
     from .target import session
 
-    bucket, prefix = split_s3_uri(uri)
-    suffixes = suffixes_from_env()
     pipeline = Pipeline(Config.from_env(), session())
-    pages = pipeline.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    keys = [
-        o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(suffixes)
-    ]
-    if not keys:
-        raise click.ClickException(f"no objects ending in {', '.join(suffixes)} under {uri}")
-    counts = {"processed": 0, "duplicate": 0, "missing": 0}
-    valid = invalid = 0
+    bucket, keys = keys_under(pipeline, uri, suffixes_from_env())
     with click.progressbar(
         keys, label=f"backfilling {len(keys)} object(s)", file=sys.stderr
     ) as bar:
-        for key in bar:
-            result = pipeline.process_s3(bucket, key)
-            counts[result.status] += 1
-            if result.status == "processed":
-                valid, invalid = valid + result.valid, invalid + result.invalid
-    click.echo(
-        f"processed {counts['processed']}, already up to date {counts['duplicate']}, gone {counts['missing']}; "
-        f"new rows: valid {valid:,}, invalid {invalid:,}"
-    )
+        summary = run(pipeline, bucket, bar)
+    click.echo(summary.line())
 
 
 @main.command()
@@ -652,83 +611,9 @@ def demo(lines: int) -> None:
         \b
         loglake demo
     """
-    import threading
-    from datetime import UTC, datetime
+    from .local.demo import run_demo
 
-    from handler.config import Config
-
-    from .engines import LocalEngine
-    from .local.server import free_port
-    from .local.stack import demo_files, names_from_env, running_stack, temp_folder
-    from .local.worker import Worker
-    from .queries import resolve
-    from .render import render
-    from .target import session
-    from .upload import upload as put
-    from .upload import wait_for_manifests
-
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    names = names_from_env()
-    with running_stack("127.0.0.1", free_port(), names) as (url, stack):
-        click.echo(
-            f"local stack on {url}: raw s3://{names.raw_bucket}, queue {stack.queue_url.rsplit('/', 1)[-1]}"
-        )
-        aws = session()
-        consumer = Worker(stack.queue_url, aws, wait_seconds=1, log=lambda m: None)
-        thread = threading.Thread(target=consumer.run, name="loglake-worker", daemon=True)
-        thread.start()
-        try:
-            folder = temp_folder()
-            files = demo_files(folder, lines)
-            keyed = [(f, f.relative_to(folder).as_posix()) for f in files]
-            total = sum(f.stat().st_size for f in files)
-            with click.progressbar(length=total, label="uploading", file=sys.stderr) as bar:
-                uploaded = put(aws, names.raw_bucket, keyed, bar.update)
-            click.echo("waiting for S3 notification -> SQS -> handler ...", err=True)
-            found, missing = wait_for_manifests(
-                aws, names.raw_bucket, names.processed_bucket, uploaded, 180
-            )
-            if missing:
-                raise click.ClickException(
-                    f"not processed in time: {', '.join(u.key for u in missing)}"
-                )
-            _table(
-                ["file", "lines", "valid", "invalid", "blank", "seconds"],
-                [
-                    (
-                        u.key,
-                        found[u.key]["lines_read"],
-                        found[u.key]["valid"],
-                        found[u.key]["invalid"],
-                        found[u.key]["blank"],
-                        found[u.key]["seconds"],
-                    )
-                    for u in uploaded
-                ],
-            )
-            engine = LocalEngine(aws, Config.from_env().glue_database)
-            for ref, params in (
-                ("level_counts", {}),
-                ("latest_errors", {"limit": "5"}),
-                (
-                    "valid_vs_invalid",
-                    {"start": "2025-07-01", "end": datetime.now(UTC).date().isoformat()},
-                ),
-            ):
-                saved = resolve(ref)
-                shown = " ".join(f"-p {k}={v}" for k, v in params.items())
-                click.echo(f"\n$ loglake query {ref} {shown}".rstrip())
-                frame = engine.run(saved, saved.bind(params))
-                if ref == "latest_errors":
-                    frame = frame[["error_code", "source_uri", "source_line", "error_detail"]]
-                click.echo(render(frame, "table"), nl=False)
-        finally:
-            consumer.stop.set()
-            thread.join(timeout=10)
-    click.echo(
-        "\ndemo done: the same handler, queries and tables run on AWS with `loglake deploy`."
-    )
+    run_demo(lines)
 
 
 @main.group(cls=LoglakeGroup)
@@ -963,11 +848,9 @@ def _queue_url(required: bool = True) -> str | None:
 
 
 def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> None:
-    import pandas as pd
+    from .render import table
 
-    from .render import render
-
-    click.echo(render(pd.DataFrame(rows, columns=headers), "table"), nl=False)
+    click.echo(table(headers, rows), nl=False)
 
 
 def _log(message: str) -> None:

@@ -85,3 +85,8 @@ def _text(value: Any) -> str:
 def _cut(text: str) -> str:
     text = text.replace("\n", " ")
     return text if len(text) <= CELL else text[: CELL - 3] + "..."
+
+
+def table(headers: list[str], rows: list[tuple[Any, ...]]) -> str:
+    """Rows as an aligned text table (the CLI's summaries)."""
+    return render(pd.DataFrame(rows, columns=headers), "table")

@@ -15,6 +15,9 @@ exist, credentials that are refused).
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from handler.config import Config
+from handler.exceptions import LoglakeError
 
 from ..sqs_event import lambda_sqs_event
 
@@ -202,3 +206,26 @@ class Worker:
                 for i, m in enumerate(messages)
             ],
         )
+
+
+def run_processes(url: str, concurrency: int, wait_seconds: int, log: Any = print) -> None:
+    """``loglake worker --concurrency K``: K worker processes on one queue, stopped together.
+
+    SIGTERM or Ctrl-C is passed on to every child, which finishes its batch and releases the rest.
+    """
+    argv = [sys.executable, "-m", "loglake.cli", "worker", "--queue-url", url]
+    children = [
+        subprocess.Popen([*argv, "--wait-seconds", str(wait_seconds)]) for _ in range(concurrency)
+    ]
+    log(f"started {concurrency} worker processes on {url}")
+
+    def forward(signum: int, frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    codes = [child.wait() for child in children]
+    if any(codes):
+        raise LoglakeError(f"worker processes exited with {codes}; their output above says why")
