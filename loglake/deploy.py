@@ -21,9 +21,9 @@ import yaml
 from botocore.exceptions import ClientError
 
 from handler.ddl import load_tables
-from handler.exceptions import LoglakeError
 
 from .catalog import table_input
+from .exceptions import DeployError
 from .local.provision import DEFAULT_SUFFIXES
 from .resources import INFRA_DIR
 
@@ -33,10 +33,6 @@ TEMPLATE_BODY_LIMIT = 51_200
 MANAGED_LAYER = "arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python{py}{arch}:{version}"
 MANAGED_LAYER_VERSION = 5
 Log = Callable[[str], object]
-
-
-class DeployError(LoglakeError):
-    """The stack could not be created, updated or deleted."""
 
 
 @dataclass(frozen=True)

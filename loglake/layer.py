@@ -22,8 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from handler.exceptions import LoglakeError
-
+from .exceptions import LayerError
 from .resources import DDL_DIR, HANDLER_DIR, LAYER_DIR, SAMPLE_LOG, WHEEL_CACHE
 
 CACHE = WHEEL_CACHE
@@ -35,10 +34,6 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 Log = Callable[[str], object]
-
-
-class LayerError(LoglakeError):
-    """The layer cannot be built or does not pass its checks."""
 
 
 @dataclass

@@ -25,8 +25,7 @@ import sqlglot
 from sqlglot.dialects.athena import Athena
 from sqlglot.tokens import TokenType
 
-from handler.exceptions import LoglakeError
-
+from .exceptions import QueryError
 from .resources import QUERIES_DIR
 
 TYPES = ("string", "date", "int", "double", "boolean", "timestamp")
@@ -37,10 +36,6 @@ _PARAM = re.compile(
 )
 _DESCRIPTION = re.compile(r"^--\s*description:\s*(.*?)\s*$", re.IGNORECASE)
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
-
-
-class QueryError(LoglakeError):
-    """A saved query is unknown, malformed, or was given wrong parameters."""
 
 
 @dataclass(frozen=True)

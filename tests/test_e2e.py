@@ -14,7 +14,7 @@ import pytest
 from handler.app import lambda_handler
 from handler.config import Config
 from loglake.catalog import apply
-from loglake.sqs_event import lambda_sqs_event
+from loglake.local.lambda_event import lambda_sqs_event
 
 from .conftest import PROCESSED, RAW, SAMPLE, good, ndjson
 

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from loglake.cli import main
 from loglake.engines import AthenaEngine, LocalEngine, athena_literal
-from loglake.queries import QueryError, check, load_all, placeholders, resolve, to_qmark
+from loglake.exceptions import QueryError
+from loglake.queries import check, load_all, placeholders, resolve, to_qmark
 
 from .conftest import RAW, SAMPLE, Lake, ndjson
 

@@ -31,7 +31,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from handler.config import Config
 from handler.exceptions import LoglakeError
 
-from ..sqs_event import lambda_sqs_event
+from .lambda_event import lambda_sqs_event
 
 #: Longest pause between two failed polls.
 MAX_PAUSE = 30.0

@@ -1,0 +1,24 @@
+"""Every failure the tooling raises on purpose, one documented class each.
+
+They extend the handler's ``LoglakeError`` (``handler/exceptions.py``), so the CLI prints any of
+them as one ``Error: ...`` line with exit code 2.
+"""
+
+from __future__ import annotations
+
+from handler.exceptions import LoglakeError
+
+
+class QueryError(LoglakeError):
+    """A saved query is unknown, malformed, or was given wrong parameters."""
+
+
+class LayerError(LoglakeError):
+    """The layer cannot be built or does not pass its checks."""
+
+
+class DeployError(LoglakeError):
+    """The stack could not be created, updated or deleted."""
+
+
+__all__ = ["DeployError", "LayerError", "LoglakeError", "QueryError"]
