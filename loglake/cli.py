@@ -220,9 +220,8 @@ def queries_check() -> None:
 @queries.command("publish")
 @click.option(
     "--workgroup",
-    envvar="ATHENA_WORKGROUP",
-    default="primary",
-    show_default=True,
+    default=lambda: _settings().athena_workgroup,
+    show_default="ATHENA_WORKGROUP or primary",
     help="Athena workgroup the named queries go to.",
 )
 def queries_publish(workgroup: str) -> None:
@@ -277,15 +276,14 @@ def queries_publish(workgroup: str) -> None:
 )
 @click.option(
     "--workgroup",
-    envvar="ATHENA_WORKGROUP",
-    default="primary",
-    show_default=True,
-    help="Athena only.",
+    default=lambda: _settings().athena_workgroup,
+    show_default="ATHENA_WORKGROUP or primary",
+    help="Athena workgroup (Athena only).",
 )
 @click.option(
     "--s3-output",
-    envvar="ATHENA_OUTPUT",
-    help="Athena result location, unless the workgroup enforces one.",
+    default=lambda: _settings().athena_output,
+    help="Athena result location, unless the workgroup enforces one (ATHENA_OUTPUT).",
 )
 def query(
     ref: str,
@@ -387,8 +385,8 @@ def local_up(
 @main.command()
 @click.option(
     "--queue-url",
-    envvar="LOGLAKE_QUEUE_URL",
-    help="Queue to consume (default: the queue named LOGLAKE_QUEUE).",
+    default=lambda: _settings().queue_url,
+    help="Queue to consume (LOGLAKE_QUEUE_URL; default: the queue named LOGLAKE_QUEUE).",
 )
 @click.option(
     "--concurrency",
@@ -429,7 +427,10 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
-    "--bucket", envvar="RAW_BUCKET", default="loglake-raw", show_default=True, help="Raw bucket."
+    "--bucket",
+    default=lambda: _settings().raw_bucket,
+    show_default="RAW_BUCKET or loglake-raw",
+    help="Raw bucket.",
 )
 @click.option("--prefix", default="", help="Key prefix, e.g. app/2025/07/21/.")
 @click.option(
@@ -526,8 +527,8 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
 @main.command()
 @click.option(
     "--queue-url",
-    envvar="LOGLAKE_QUEUE_URL",
-    help="Ingest queue (default: the queue named LOGLAKE_QUEUE).",
+    default=lambda: _settings().queue_url,
+    help="Ingest queue (LOGLAKE_QUEUE_URL; default: the queue named LOGLAKE_QUEUE).",
 )
 def status(queue_url: str | None) -> None:
     """Objects processed, rows valid/invalid, queue and dead-letter depths, errors by code.
@@ -831,10 +832,17 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+def _settings() -> Any:
+    from .settings import Settings
+
+    return Settings.from_env()
+
+
 def _queue_url(required: bool = True) -> str | None:
+    from .settings import Settings
     from .target import session
 
-    name = os.environ.get("LOGLAKE_QUEUE", "loglake-ingest")
+    name = Settings.from_env().queue
     sqs = session().client("sqs")
     try:
         url: str = sqs.get_queue_url(QueueName=name)["QueueUrl"]

@@ -24,8 +24,8 @@ from handler.ddl import load_tables
 
 from .catalog import table_input
 from .exceptions import DeployError
-from .local.provision import DEFAULT_SUFFIXES
 from .resources import INFRA_DIR
+from .settings import DEFAULT_SUFFIXES
 
 TEMPLATE = INFRA_DIR / "template.yaml"
 TEMPLATE_BODY_LIMIT = 51_200

@@ -53,3 +53,24 @@ def test_limits_and_retries_from_the_environment() -> None:
 def test_bad_limits_are_one_clear_error(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Config.from_env({name: value})
+
+
+def test_tooling_settings_come_from_one_place() -> None:
+    from loglake.settings import DEFAULT_SUFFIXES, Settings
+
+    assert Settings.from_env({}) == Settings()
+    assert Settings().suffixes == DEFAULT_SUFFIXES
+    custom = Settings.from_env(
+        {
+            "RAW_BUCKET": "raw2",
+            "LOGLAKE_QUEUE": "q2",
+            "LOG_SUFFIXES": ".txt, .log",
+            "ATHENA_WORKGROUP": "wg",
+        }
+    )
+    assert (custom.raw_bucket, custom.queue, custom.suffixes, custom.athena_workgroup) == (
+        "raw2",
+        "q2",
+        (".txt", ".log"),
+        "wg",
+    )

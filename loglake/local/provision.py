@@ -4,7 +4,6 @@ bucket's notification, and the Glue tables. Used by ``loglake local up`` against
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,14 +13,12 @@ from botocore.exceptions import ClientError
 from handler.config import Config
 
 from ..catalog import apply
-
-DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+from ..settings import DEFAULT_SUFFIXES, Settings
 
 
 def suffixes_from_env() -> tuple[str, ...]:
-    """The object suffixes that trigger processing: ``LOG_SUFFIXES`` (comma-separated) or the defaults."""
-    raw = os.environ.get("LOG_SUFFIXES", "")
-    return tuple(s.strip() for s in raw.split(",") if s.strip()) or DEFAULT_SUFFIXES
+    """The object suffixes that trigger processing (``LOG_SUFFIXES``, see ``settings``)."""
+    return Settings.from_env().suffixes
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from typing import Any
 from handler.config import Config
 
 from ..resources import SAMPLE_LOG
+from ..settings import Settings
 from ..target import session
-from .provision import Names, Stack, provision, suffixes_from_env
+from .provision import Names, Stack, provision
 from .server import MotoServer
 from .worker import Worker
 
@@ -124,12 +125,13 @@ def temp_folder() -> Path:
 
 
 def names_from_env(**overrides: Any) -> Names:
-    """Names from the environment (RAW_BUCKET, PROCESSED_BUCKET, LOGLAKE_QUEUE, LOG_SUFFIXES)."""
+    """Names from the settings (RAW_BUCKET, PROCESSED_BUCKET, LOGLAKE_QUEUE, LOG_SUFFIXES)."""
+    settings = Settings.from_env()
     names = Names(
-        raw_bucket=os.environ.get("RAW_BUCKET", Names.raw_bucket),
-        processed_bucket=os.environ.get("PROCESSED_BUCKET", Names.processed_bucket),
-        queue=os.environ.get("LOGLAKE_QUEUE", Names.queue),
-        dead_letter_queue=os.environ.get("LOGLAKE_QUEUE", Names.queue) + "-dlq",
+        raw_bucket=settings.raw_bucket,
+        processed_bucket=settings.processed_bucket,
+        queue=settings.queue,
+        dead_letter_queue=settings.queue + "-dlq",
+        suffixes=settings.suffixes,
     )
-    names = replace(names, suffixes=suffixes_from_env())
     return replace(names, **{k: v for k, v in overrides.items() if v is not None})
