@@ -306,29 +306,12 @@ def query(
         \b
         loglake query top_messages -p level=error -p day=2025-07-21 --engine athena --format csv
     """
-    from handler.config import Config
-
-    from .engines import AthenaEngine, LocalEngine
-    from .queries import QueryError, resolve
+    from .engines import run_saved
+    from .queries import parse_params
     from .render import render
-    from .target import session
 
-    saved = resolve(ref)
-    given = {}
-    for item in params:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise QueryError(f"--param takes NAME=VALUE, got {item!r}")
-        given[name.strip()] = value
-    values = saved.bind(given)
-    config = Config.from_env()
-    aws = session()
-    runner = (
-        LocalEngine(aws, config.glue_database)
-        if engine == "local"
-        else AthenaEngine(aws, config.glue_database, workgroup, s3_output)
-    )
-    text = render(runner.run(saved, values), fmt)
+    frame = run_saved(ref, parse_params(params), engine, workgroup, s3_output)
+    text = render(frame, fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

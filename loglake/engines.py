@@ -207,3 +207,29 @@ def _s3_filesystem(session: boto3.Session) -> fs.S3FileSystem:
         scheme, _, host = endpoint.partition("://")
         options.update(endpoint_override=host.rstrip("/"), scheme=scheme)
     return fs.S3FileSystem(**options)
+
+
+def run_saved(
+    ref: str,
+    given: dict[str, str],
+    engine: str = "local",
+    workgroup: str = "primary",
+    s3_output: str | None = None,
+    session: boto3.Session | None = None,
+) -> pd.DataFrame:
+    """Resolve ``ref``, check and type its parameters, and run it on ``engine`` (local | athena)."""
+    from handler.config import Config
+
+    from .queries import resolve
+    from .target import session as default_session
+
+    saved = resolve(ref)
+    values = saved.bind(given)
+    aws = session or default_session()
+    database = Config.from_env().glue_database
+    runner: LocalEngine | AthenaEngine = (
+        LocalEngine(aws, database)
+        if engine == "local"
+        else AthenaEngine(aws, database, workgroup, s3_output)
+    )
+    return runner.run(saved, values)

@@ -90,6 +90,17 @@ class SavedQuery:
         return values
 
 
+def parse_params(items: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` strings as a dict (values are typed later, by ``SavedQuery.bind``)."""
+    given = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise QueryError(f"--param takes NAME=VALUE, got {item!r}")
+        given[name.strip()] = value
+    return given
+
+
 def convert(param: Param, text: str) -> Any:
     """Parse one parameter value by its declared type, or explain what was expected."""
     try:
