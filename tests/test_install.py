@@ -55,3 +55,24 @@ def test_a_wheel_installed_elsewhere_has_everything_a_checkout_has(tmp_path: Pat
     demo = loglake("demo")
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "demo done" in demo.stdout
+
+
+def test_the_sdist_builds_a_wheel_with_the_same_files(tmp_path: Path) -> None:
+    """pip installs from an sdist too (a git URL, an index without wheels): nothing may drop."""
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "-o", str(tmp_path / "sdist"), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    sdist = next((tmp_path / "sdist").glob("loglake-*.tar.gz"))
+    pip = [sys.executable, "-m", "pip", "--quiet", "wheel", "--no-deps"]
+    subprocess.run([*pip, "-w", str(tmp_path / "a"), str(sdist)], check=True)
+    subprocess.run([*pip, "-w", str(tmp_path / "b"), str(ROOT)], check=True)
+
+    def names(folder: str) -> set[str]:
+        wheel = next((tmp_path / folder).glob("*.whl"))
+        return {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
+
+    from_sdist = names("a")
+    assert from_sdist == names("b")
+    assert {"handler/glue_ddl/processed_logs.sql", "loglake/infra/template.yaml"} <= from_sdist
+    assert "loglake/saved_queries/level_counts/v1.sql" in from_sdist
