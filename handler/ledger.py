@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import ClientError
 
 from .exceptions import ObjectChangedError
-from .manifest import COMPLETE, IN_PROGRESS, manifest_key
+from .manifest import COMPLETE, IN_PROGRESS, manifest_key, read_json
 
 #: How often a conditional write that lost a race is tried again before the delivery is retried.
 MAX_TRIES = 30
@@ -79,13 +79,8 @@ class Ledger:
     # -- the head ---------------------------------------------------------------------------
     def read_head(self) -> Head:
         """The head manifest and its ETag (``Head(None, None)`` before the first commit)."""
-        try:
-            got = self.s3.get_object(Bucket=self.bucket, Key=self.head_key)
-        except ClientError as exc:
-            if _code(exc) in {"NoSuchKey", "404"}:
-                return Head(None, None)
-            raise
-        return Head(json.loads(got["Body"].read()), got["ETag"])
+        found = read_json(self.s3, self.bucket, self.head_key)
+        return Head(None, None) if found is None else Head(*found)
 
     def replace_head(self, doc: dict[str, Any], seen: Head) -> bool:
         """Write ``doc`` as the head if it is still ``seen``; ``False`` when someone got there first.
@@ -122,13 +117,10 @@ class Ledger:
         """
         merged: dict[str, dict[str, Any]] = {}
         for key in self._list(self.records_prefix):
-            try:
-                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            except ClientError as exc:
-                if _code(exc) in {"NoSuchKey", "404"}:  # deleted since the listing
-                    continue
-                raise
-            part = json.loads(body)
+            found = read_json(self.s3, self.bucket, key)
+            if found is None:  # deleted since the listing
+                continue
+            part = found[0]
             record = merged.setdefault(part["attempt"], dict(part, files=[], keys=[]))
             record["files"] += part.get("files", [])
             record["keys"].append(key)

@@ -1,9 +1,8 @@
-"""A small JSON document per source object under ``_manifests/``: what was written for it.
+"""Where an object's manifest lives and how a manifest document is read.
 
-It is what makes re-delivery safe without locks. A complete manifest for the same version means
-"already done"; the files listed by any earlier manifest (complete or interrupted, same or older
-version) are deleted once a newer attempt has written its own, so a retry or a re-upload replaces
-rows instead of adding to them.
+The head manifest (one per source object, under ``_manifests/``) names the version whose rows the
+tables hold and the files that hold them; ``ledger.py`` writes it, only with conditional PUTs, and
+keeps the attempt records beside it. Status, ``upload --wait`` and the ledger read it from here.
 """
 
 from __future__ import annotations
@@ -26,21 +25,17 @@ def manifest_key(prefix: str, source_uri: str) -> str:
 
 def read_manifest(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     """The stored manifest, or ``None`` when the object was never processed."""
+    found = read_json(s3, bucket, key)
+    return None if found is None else found[0]
+
+
+def read_json(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any], str] | None:
+    """A JSON document and its ETag, or ``None`` when the key does not exist (or no longer)."""
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        got = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
             return None
         raise
-    doc: dict[str, Any] = json.loads(body)
-    return doc
-
-
-def write_manifest(s3: Any, bucket: str, key: str, doc: dict[str, Any]) -> None:
-    """Store the manifest (one small PUT; S3 makes it visible atomically)."""
-    s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(doc, indent=1, sort_keys=True).encode(),
-        ContentType="application/json",
-    )
+    doc: dict[str, Any] = json.loads(got["Body"].read())
+    return doc, str(got["ETag"])

@@ -433,12 +433,11 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     """
     from handler.config import Config
 
-    from .local.provision import suffixes_from_env
     from .target import session
     from .upload import find_files, key_for, wait_for_manifests
     from .upload import upload as put
 
-    suffixes = suffixes_from_env()
+    suffixes = _settings().suffixes
     files, skipped = find_files(list(paths), suffixes)
     for path in skipped:
         click.echo(
@@ -572,11 +571,10 @@ def backfill(uri: str) -> None:
 
     from .backfill import backfill as run
     from .backfill import keys_under
-    from .local.provision import suffixes_from_env
     from .target import session
 
     pipeline = Pipeline(Config.from_env(), session())
-    bucket, keys = keys_under(pipeline, uri, suffixes_from_env())
+    bucket, keys = keys_under(pipeline, uri, _settings().suffixes)
     with click.progressbar(
         keys, label=f"backfilling {len(keys)} object(s)", file=sys.stderr
     ) as bar:
@@ -754,13 +752,12 @@ def deploy(
 
     from .deploy import Settings
     from .deploy import deploy as run
-    from .local.provision import suffixes_from_env
     from .target import session
 
     rules = rules_file.read_text(encoding="utf-8") if rules_file else ""
     parse_rules(rules, str(rules_file))  # a bad rules file fails here, not in the deployed function
     settings = Settings(
-        stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or suffixes_from_env(),
+        stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or _settings().suffixes,
         architecture=arch, runtime=runtime, memory=memory, timeout=timeout, alarm_email=alarm_email,
         rules=json.dumps(json.loads(rules), separators=(",", ":")) if rules.strip() else "",
     )  # fmt: skip
@@ -805,9 +802,8 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
         loglake template -o dist/template.json && cfn-lint dist/template.json
     """
     from .deploy import render
-    from .local.provision import suffixes_from_env
 
-    text = json.dumps(render(suffixes or suffixes_from_env()), indent=1, sort_keys=True) + "\n"
+    text = json.dumps(render(suffixes or _settings().suffixes), indent=1, sort_keys=True) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

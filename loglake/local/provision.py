@@ -13,12 +13,7 @@ from botocore.exceptions import ClientError
 from handler.config import Config
 
 from ..catalog import apply
-from ..settings import DEFAULT_SUFFIXES, Settings
-
-
-def suffixes_from_env() -> tuple[str, ...]:
-    """The object suffixes that trigger processing (``LOG_SUFFIXES``, see ``settings``)."""
-    return Settings.from_env().suffixes
+from ..settings import DEFAULT_SUFFIXES
 
 
 @dataclass(frozen=True)
