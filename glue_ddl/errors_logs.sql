@@ -14,7 +14,7 @@ STORED AS PARQUET
 LOCATION 's3://${PROCESSED_BUCKET}/errors/'
 TBLPROPERTIES (
   'classification' = 'parquet',
-  'parquet.compression' = 'SNAPPY',
+  'parquet.compression' = 'ZSTD',
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
   'projection.dt.format' = 'yyyy-MM-dd',

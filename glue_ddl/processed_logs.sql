@@ -17,7 +17,7 @@ STORED AS PARQUET
 LOCATION 's3://${PROCESSED_BUCKET}/processed/'
 TBLPROPERTIES (
   'classification' = 'parquet',
-  'parquet.compression' = 'SNAPPY',
+  'parquet.compression' = 'ZSTD',
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
   'projection.dt.format' = 'yyyy-MM-dd',

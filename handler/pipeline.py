@@ -34,7 +34,7 @@ from .parse import (
     decompressed,
     read_blocks,
 )
-from .sink import Sink
+from .sink import SORT_KEYS, Sink
 from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
 from .workers import fan_out, fresh_session
@@ -111,8 +111,12 @@ class Pipeline:
         self.validator = Validator(extras, config.rules, config.min_timestamp, config.max_future)
         self.extra_names = tuple(extras)
         db = config.glue_database
-        self.processed = Sink(processed, db, config.processed_table, self.session)
-        self.errors = Sink(config.tables["errors"], db, config.errors_table, self.session)
+        self.processed = Sink(
+            processed, db, config.processed_table, self.session, SORT_KEYS["processed"]
+        )
+        self.errors = Sink(
+            config.tables["errors"], db, config.errors_table, self.session, SORT_KEYS["errors"]
+        )
 
     def with_session(self, session: boto3.Session) -> Pipeline:
         """The same pipeline on another session (a forked worker must not share connections)."""

@@ -1,9 +1,9 @@
 """Write rows as Parquet files at exact paths and register their partitions in Glue.
 
-awswrangler's dataset mode would name every file ``prefix + uuid4``, so a retry would add a
-second copy. Here every file name is derived from the source object, its version, the batch and
-the partition, so a retry overwrites; the partition is then registered through the catalog API.
-The table's declared types are always passed in, so a write never infers or changes a schema.
+Every file name is chosen by the caller (an attempt's own names, see ``ledger.py``), and the
+partition is then registered through the catalog API. The table's declared types are always
+used, so a write never infers or changes a schema; ``parquet.encode`` decides the encoding, the
+same for fresh files and compacted ones.
 """
 
 from __future__ import annotations
@@ -11,28 +11,33 @@ from __future__ import annotations
 import awswrangler as wr
 import boto3
 import pandas as pd
+import pyarrow as pa
 
 from .ddl import TableDef
+from .parquet import COMPRESSION, arrow_schema, encode
 
-#: INT64 microsecond timestamps, never INT96 (aws-sdk-pandas#3357): exact in Athena and DuckDB.
-PARQUET_OPTIONS = {
-    "flavor": None,
-    "version": "2.6",
-    "coerce_timestamps": "us",
-    "use_deprecated_int96_timestamps": False,
-    "allow_truncated_timestamps": False,
-}
+#: Each table's sort order within a file: what its queries filter on.
+SORT_KEYS = {"processed": ("event_time",), "errors": ("source_uri", "source_line")}
 
 
 class Sink:
     """Writes one table's files and remembers which partitions it already registered."""
 
-    def __init__(self, table: TableDef, database: str, catalog_name: str, session: boto3.Session):
+    def __init__(
+        self,
+        table: TableDef,
+        database: str,
+        catalog_name: str,
+        session: boto3.Session,
+        sort_by: tuple[str, ...],
+    ):
         self.table = table
+        self.sort_by = sort_by
+        self.schema = arrow_schema(table.types)
+        self.s3 = session.client("s3")
         self.database = database
         self.catalog_name = catalog_name
         self.session = session
-        self.dtype = dict(table.types)
         self._registered: set[str] = set()
 
     def path(self, dt: str, stem: str) -> str:
@@ -41,16 +46,9 @@ class Sink:
 
     def write(self, path: str, frame: pd.DataFrame) -> None:
         """Write one Parquet file with exactly the table's columns, in the declared order."""
-        wr.s3.to_parquet(
-            frame[list(self.dtype)],
-            path=path,
-            index=False,
-            compression="snappy",
-            dtype=self.dtype,
-            pyarrow_additional_kwargs=dict(PARQUET_OPTIONS),
-            boto3_session=self.session,
-            use_threads=False,
-        )
+        rows = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        bucket, key = path.removeprefix("s3://").split("/", 1)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=encode(rows, self.sort_by))
 
     def register(self, dts: set[str]) -> None:
         """Add the partitions to the Glue table (already-existing ones are fine)."""
@@ -62,12 +60,7 @@ class Sink:
             database=self.database,
             table=self.catalog_name,
             partitions_values={f"{base}/dt={dt}/": [dt] for dt in new},
-            compression="snappy",
+            compression=COMPRESSION,
             boto3_session=self.session,
         )
         self._registered.update(new)
-
-    def delete(self, paths: list[str]) -> None:
-        """Remove files an earlier attempt or version left behind."""
-        if paths:
-            wr.s3.delete_objects(sorted(paths), boto3_session=self.session, use_threads=False)

@@ -19,22 +19,9 @@ from pyarrow import fs
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from .queries import QueryError, SavedQuery, to_qmark
+from handler.parquet import ARROW_TYPES
 
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "bigint": pa.int64(),
-    "int": pa.int32(),
-    "integer": pa.int32(),
-    "smallint": pa.int16(),
-    "tinyint": pa.int8(),
-    "double": pa.float64(),
-    "float": pa.float32(),
-    "boolean": pa.bool_(),
-    "timestamp": pa.timestamp("us"),
-    "date": pa.date32(),
-    "map<string,string>": pa.map_(pa.string(), pa.string()),
-}
+from .queries import QueryError, SavedQuery, to_qmark
 
 
 class Engine(Protocol):
@@ -182,11 +169,11 @@ def _schema(meta: dict[str, Any]) -> pa.Schema:
     fields = []
     for column in columns:
         type_ = column["Type"].replace(" ", "").lower()
-        if type_ not in _ARROW_TYPES:
+        if type_ not in ARROW_TYPES:
             raise QueryError(
                 f"the local engine cannot read column {column['Name']} of type {type_}"
             )
-        fields.append(pa.field(column["Name"], _ARROW_TYPES[type_]))
+        fields.append(pa.field(column["Name"], ARROW_TYPES[type_]))
     return pa.schema(fields)
 
 

@@ -104,6 +104,26 @@ def test_timestamps_are_int64_microseconds_and_exact(lake: Lake) -> None:
     assert lake.rows()["event_time"][0] == datetime(2025, 7, 21, 10, 0, 0, 123456)
 
 
+def test_files_are_zstd_sorted_and_carry_min_max_statistics(lake: Lake) -> None:
+    # Lines out of time order, two of them bad: both tables' files come out sorted.
+    minutes = [37, 5, 59, 12, 44, 0, 23]
+    lines = [good(m * 60 + 1) for m in minutes] + ["{bad", '{"level": "INFO"}']
+    lake.put("unordered.log", ndjson(*lines[:4], lines[-1], *lines[4:-1]))
+    lake.pipeline().process_s3(RAW, "unordered.log")
+    for prefix, key in (("processed/", "event_time"), ("errors/", "source_line")):
+        (name,) = lake.files(prefix)
+        data = lake.s3.get_object(Bucket=PROCESSED, Key=name)["Body"].read()
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        values = parquet.read().column(key).to_pylist()
+        assert values == sorted(values) and len(values) == (7 if key == "event_time" else 2)
+        group = parquet.metadata.row_group(0)
+        for i in range(group.num_columns):
+            assert group.column(i).compression == "ZSTD"
+        column = group.column(parquet.schema_arrow.names.index(key))
+        assert column.statistics.has_min_max
+        assert (column.statistics.min, column.statistics.max) == (values[0], values[-1])
+
+
 def test_second_delivery_is_a_duplicate_and_adds_nothing(lake: Lake) -> None:
     lake.put("twice.log", ndjson(*(good(i) for i in range(50)), "bad"))
     first = lake.pipeline().process_s3(RAW, "twice.log")

