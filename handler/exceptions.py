@@ -45,3 +45,11 @@ class WorkerError(LoglakeError):
 
 class NotAnS3UriError(LoglakeError, ValueError):
     """A text given as an S3 location is not ``s3://bucket/key``."""
+
+
+class CompactionError(LoglakeError):
+    """A compaction could not finish; nothing it did is visible, and running it again is safe.
+
+    Raised when a merged file does not hold exactly its inputs' rows, or when a partition's record
+    kept changing under it.
+    """

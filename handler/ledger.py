@@ -70,8 +70,19 @@ def _iso(moment: datetime) -> str:
 class Ledger:
     """The head manifest and the attempt records of one source object."""
 
-    def __init__(self, s3: Any, bucket: str, prefix: str, uri: str, lease: timedelta) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        prefix: str,
+        uri: str,
+        lease: timedelta,
+        release: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        """``release`` removes the rows of replaced files (default: delete them): compacted
+        files hold rows of many objects, so those are cut out of them (``partition.py``)."""
         self.s3, self.bucket, self.uri, self.lease = s3, bucket, uri, lease
+        self.release = release or self.delete_files
         self.head_key = manifest_key(prefix, uri)
         digest = hashlib.sha256(uri.encode()).hexdigest()[:32]
         self.records_prefix = f"{prefix}_attempts/{digest}/"
@@ -182,7 +193,8 @@ class Ledger:
             ):
                 _pause()
                 continue
-            self.delete_files(plan.doomed_files + head.get("stale", []))
+            self.delete_files(plan.doomed_files)
+            self.release(head.get("stale", []))
             self._forget_stale(head.get("stale", []))
             self.delete_keys([k for record in plan.forget_records for k in record["keys"]])
             return

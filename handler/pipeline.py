@@ -34,6 +34,7 @@ from .parse import (
     decompressed,
     read_blocks,
 )
+from .partition import partitions_for
 from .sink import SORT_KEYS, Sink
 from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
@@ -117,6 +118,7 @@ class Pipeline:
         self.errors = Sink(
             config.tables["errors"], db, config.errors_table, self.session, SORT_KEYS["errors"]
         )
+        self.partitions = partitions_for(config, self.s3)
 
     def with_session(self, session: boto3.Session) -> Pipeline:
         """The same pipeline on another session (a forked worker must not share connections)."""
@@ -136,7 +138,14 @@ class Pipeline:
             total = _Run(self, source, None).consume()
             return _result(source, total, None, "dry_run", started)
         cfg = self.config
-        ledger = Ledger(self.s3, cfg.processed_bucket, cfg.manifest_prefix, source.uri, cfg.lease)
+        ledger = Ledger(
+            self.s3,
+            cfg.processed_bucket,
+            cfg.manifest_prefix,
+            source.uri,
+            cfg.lease,
+            self.partitions.release,
+        )
         made: list[Result] = []
 
         def work(attempt: Attempt) -> dict[str, Any]:
