@@ -283,20 +283,20 @@ class Partitions:
         got = self.get(self.key(holder))
         if got is not None:
             table = pq.read_table(io.BytesIO(got[0]))
-            keep = _not_from(table, gone)
-            if keep.num_rows != table.num_rows:
-                body = encode(table.filter(keep), self.sort_keys[record.table])
+            kept = table.filter(_not_from(table, gone))
+            if kept.num_rows != table.num_rows:
+                body = encode(kept, self.sort_keys[record.table])
                 if not self.put_if(self.key(holder), body, {"IfMatch": got[1]}):
                     return False
-                entry = dict(entry, rows=int(pc.sum(keep).as_py() or 0), bytes=len(body))
+                entry = dict(entry, rows=kept.num_rows, bytes=len(body))
         members = {f: m for f, m in entry["members"].items() if f not in set(files)}
         compacted = dict(record.compacted, **{holder: dict(entry, members=members)})
         return self.replace(record, dict(record.doc, compacted=compacted))
 
 
-def _not_from(table: pa.Table, gone: set[tuple[str, str]]) -> pa.Array:
+def _not_from(table: pa.Table, gone: set[tuple[str, str]]) -> Any:
     """A mask of the rows not written by any of the ``(source_uri, ingested_at)`` attempts."""
-    keep = pa.array([True] * table.num_rows)
+    keep: Any = pa.array([True] * table.num_rows)
     for source_uri, ingested_at in gone:
         stamp = pa.scalar(parse_iso(ingested_at), type=pa.timestamp("us"))
         same = pc.and_(

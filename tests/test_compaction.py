@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
 
 from handler.compaction import CompactOptions, Compactor, compact_lake
+from handler.partition import partitions_for
 
-from .conftest import PROCESSED, RAW, Lake, good, ndjson
+from .conftest import PROCESSED, RAW, Lake, good, make_lake, ndjson
 
 NOW = CompactOptions(min_age=timedelta(0))
 
@@ -48,3 +53,103 @@ def test_small_files_become_one_per_partition_with_the_same_rows(lake: Lake) -> 
     data = lake.s3.get_object(Bucket=PROCESSED, Key=lake.files("processed/")[0])["Body"].read()
     times = pq.read_table(io.BytesIO(data)).column("event_time").to_pylist()
     assert times == sorted(times)
+
+
+class Crash(BaseException):
+    """The compacting process is gone: no further request leaves it."""
+
+
+class Hooked:
+    """A boto3 S3 client that runs ``hook(number, name)`` before each of its calls."""
+
+    def __init__(self, client: Any, hook: Callable[[int, str], None]) -> None:
+        self._client, self._hook, self.calls = client, hook, 0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            self._hook(self.calls, name)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def fresh_lake(objects: int = 6, lines: int = 5) -> Lake:
+    lake = make_lake(workers=1, lease=timedelta(0))
+    shipper(lake, objects, lines)
+    return lake
+
+
+def compactor(lake: Lake, hook: Callable[[int, str], None] = lambda n, name: None) -> Any:
+    return Compactor(lake.config, Hooked(lake.session.client("s3"), hook))
+
+
+def calls_of_one_compaction() -> int:
+    with mock_aws():
+        lake = fresh_lake()
+        counting = compactor(lake)
+        assert counting.compact("processed", "2025-07-21", NOW).outcome == "compacted"
+        return int(counting.s3.calls)
+
+
+def assert_exact(lake: Lake, expected: tuple[Counter[Any], Counter[Any]]) -> None:
+    """Every expected row exactly once, nothing else, nothing pending, nothing staged."""
+    assert counts(lake) == expected
+    assert lake.files("_staging/") == []
+    for table in ("processed", "errors"):
+        record = partitions_for(lake.config, lake.s3).read(table, "2025-07-21")
+        assert record.pending is None
+        files = {f"s3://{PROCESSED}/{k}" for k in lake.files(f"{table}/")}
+        assert set(record.compacted) <= files
+
+
+def test_a_crash_before_any_call_of_a_compaction_then_a_rerun_is_exact(aws_env: None) -> None:
+    total = calls_of_one_compaction()
+    assert total > 10
+    for stop in range(1, total + 1):
+        with mock_aws():
+            lake = fresh_lake()
+            before = counts(lake)
+
+            def crash(n: int, name: str, stop: int = stop) -> None:
+                if n == stop:
+                    raise Crash(name)
+
+            with pytest.raises(Crash):
+                compactor(lake, crash).compact("processed", "2025-07-21", NOW)
+            # Never a row lost; duplicates only between the outputs' PUT and the inputs' DELETE.
+            now = counts(lake)
+            assert set(now[0]) == set(before[0]) and now[1] == before[1], stop
+            rerun = compactor(lake).compact("processed", "2025-07-21", NOW)
+            assert rerun.outcome in {"compacted", "skipped"}, (stop, rerun)
+            assert_exact(lake, before)
+            assert len(lake.files("processed/")) == 1, (stop, rerun)
+
+
+def test_a_reupload_during_any_step_of_a_compaction_replaces_exactly_its_rows(
+    aws_env: None,
+) -> None:
+    total = calls_of_one_compaction()
+    for at in range(1, total + 1):
+        with mock_aws():
+            lake = fresh_lake()
+            replacement = ndjson(good(900, "2025-07-21"), good(901, "2025-07-21"), "{also bad")
+
+            def reupload(n: int, name: str, at: int = at) -> None:
+                if n == at:
+                    lake.put("ship/0002.log", replacement)
+                    lake.pipeline().process_s3(RAW, "ship/0002.log")
+
+            compactor(lake, reupload).compact("processed", "2025-07-21", NOW)
+            compact_lake(lake.config, lake.session, NOW)  # whatever was left to do
+            rows, errors = counts(lake)
+            uri = f"s3://{RAW}/ship/0002.log"
+            assert sorted(line for (u, line) in rows if u == uri) == [1, 2], at
+            assert sorted(line for (u, line) in errors if u == uri) == [3], at
+            assert max(rows.values()) == 1 and sum(rows.values()) == 5 * 4 + 2, at
+            assert max(errors.values()) == 1 and sum(errors.values()) == 6, at
+            assert_exact(lake, (rows, errors))
