@@ -47,6 +47,13 @@ MB = 1_000_000
 FULL_SHARE = 0.75
 
 
+TAKEN_OVER = "another run took this partition over; nothing was changed"
+
+
+class _TakenOver(Exception):
+    """Another run took the partition over (this one was idle past the lease)."""
+
+
 @dataclass(frozen=True)
 class CompactOptions:
     """What ``loglake compact`` (or the scheduled event) asks for."""
@@ -251,6 +258,10 @@ class Compactor:
         try:
             for number, group in enumerate(plan):
                 self._build_one(claimed, build, number, group)
+        except _TakenOver:
+            self._drop_staging(claimed.table, claimed.dt, build.id)
+            result.outcome, result.reason = "aborted", TAKEN_OVER
+            return
         except BaseException:
             self._abandon(self.parts.read(claimed.table, claimed.dt), build.id)
             raise
@@ -305,9 +316,9 @@ class Compactor:
         )
         self.s3.put_object(Bucket=self.parts.bucket, Key=staging, Body=body)
         stored = self.parts.get(staging)
-        if stored is None or _fingerprint(pq.read_table(io.BytesIO(stored[0]))) != _fingerprint(
-            merged
-        ):
+        if stored is None:
+            raise _TakenOver  # a run that took the partition over removed it
+        if _fingerprint(pq.read_table(io.BytesIO(stored[0]))) != _fingerprint(merged):
             raise CompactionError(
                 f"{claimed.table} dt={claimed.dt}: the merged file does not hold exactly the rows "
                 "of its inputs; nothing was changed"
@@ -338,7 +349,7 @@ class Compactor:
             record = self.parts.read(claimed.table, claimed.dt)
             if (record.pending or {}).get("id") != build.id:
                 self._drop_staging(claimed.table, claimed.dt, build.id)
-                return "another run took this partition over; nothing was changed"
+                return TAKEN_OVER
             touched = set(build.used) | {m for e in build.snapshot.values() for m in e["members"]}
             changed = any(record.compacted.get(u) != e for u, e in build.snapshot.items())
             if touched & set(record.doc.get("removals", [])) or changed:

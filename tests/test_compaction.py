@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +13,10 @@ import pytest
 from moto import mock_aws
 
 from handler.compaction import CompactOptions, Compactor, compact_lake
+from handler.ledger import Attempt, Ledger
 from handler.partition import partitions_for
+from handler.pipeline import _Run
+from handler.source import s3_object
 
 from .conftest import PROCESSED, RAW, Lake, good, make_lake, ndjson
 
@@ -78,8 +81,9 @@ class Hooked:
         return call
 
 
-def fresh_lake(objects: int = 6, lines: int = 5) -> Lake:
-    lake = make_lake(workers=1, lease=timedelta(0))
+def fresh_lake(objects: int = 6, lines: int = 5, lease: timedelta = timedelta(0)) -> Lake:
+    """A lake of small objects; with the default lease of 0 any pending claim is taken over."""
+    lake = make_lake(workers=1, lease=lease)
     shipper(lake, objects, lines)
     return lake
 
@@ -130,26 +134,127 @@ def test_a_crash_before_any_call_of_a_compaction_then_a_rerun_is_exact(aws_env: 
             assert len(lake.files("processed/")) == 1, (stop, rerun)
 
 
+Rows = tuple[Counter[Any], Counter[Any]]
+
+
+def at_every_call(
+    action: Callable[[Lake], Any], lease: timedelta = timedelta(0)
+) -> Iterator[tuple[int, Lake, Rows, Any, Any]]:
+    """For each S3 call of a compaction: a fresh lake where ``action`` runs just before it.
+
+    Yields the call number, the lake, its rows before, the compaction's result and what
+    ``action`` returned.
+    """
+    for at in range(1, calls_of_one_compaction() + 1):
+        with mock_aws():
+            lake = fresh_lake(lease=lease)
+            before = counts(lake)
+            done: list[Any] = []
+
+            def hook(
+                n: int, name: str, at: int = at, lake: Lake = lake, done: list[Any] = done
+            ) -> None:
+                if n == at:
+                    done.append(action(lake))
+
+            result = compactor(lake, hook).compact("processed", "2025-07-21", NOW)
+            yield at, lake, before, result, done[0] if done else None
+
+
 def test_a_reupload_during_any_step_of_a_compaction_replaces_exactly_its_rows(
     aws_env: None,
 ) -> None:
-    total = calls_of_one_compaction()
-    for at in range(1, total + 1):
-        with mock_aws():
-            lake = fresh_lake()
-            replacement = ndjson(good(900, "2025-07-21"), good(901, "2025-07-21"), "{also bad")
+    def reupload(lake: Lake) -> None:
+        lake.put("ship/0002.log", ndjson(good(900), good(901), "{also bad"))
+        assert lake.pipeline().process_s3(RAW, "ship/0002.log").status == "processed"
 
-            def reupload(n: int, name: str, at: int = at) -> None:
-                if n == at:
-                    lake.put("ship/0002.log", replacement)
-                    lake.pipeline().process_s3(RAW, "ship/0002.log")
+    for at, lake, _, _, _ in at_every_call(reupload):
+        compact_lake(lake.config, lake.session, NOW)  # whatever was left to do
+        rows, errors = counts(lake)
+        uri = f"s3://{RAW}/ship/0002.log"
+        assert sorted(line for (u, line) in rows if u == uri) == [1, 2], at
+        assert sorted(line for (u, line) in errors if u == uri) == [3], at
+        assert max(rows.values()) == 1 and sum(rows.values()) == 5 * 4 + 2, at
+        assert max(errors.values()) == 1 and sum(errors.values()) == 6, at
+        assert_exact(lake, (rows, errors))
 
-            compactor(lake, reupload).compact("processed", "2025-07-21", NOW)
-            compact_lake(lake.config, lake.session, NOW)  # whatever was left to do
-            rows, errors = counts(lake)
-            uri = f"s3://{RAW}/ship/0002.log"
-            assert sorted(line for (u, line) in rows if u == uri) == [1, 2], at
-            assert sorted(line for (u, line) in errors if u == uri) == [3], at
-            assert max(rows.values()) == 1 and sum(rows.values()) == 5 * 4 + 2, at
-            assert max(errors.values()) == 1 and sum(errors.values()) == 6, at
-            assert_exact(lake, (rows, errors))
+
+def test_ingestion_during_any_step_of_a_compaction_keeps_the_new_files(aws_env: None) -> None:
+    def ingest(lake: Lake) -> list[str]:
+        lake.put("ship/late.log", ndjson(good(1000), good(1001), "{late bad"))
+        return lake.pipeline().process_s3(RAW, "ship/late.log").files
+
+    for at, lake, before, result, files in at_every_call(ingest):
+        late = f"s3://{RAW}/ship/late.log"
+        expected = (
+            before[0] + Counter({(late, 1): 1, (late, 2): 1}),
+            before[1] + Counter({(late, 3): 1}),
+        )
+        # Files written after the claim's listing are never touched by that compaction.
+        present = {
+            f"s3://{PROCESSED}/{k}" for k in lake.files("processed/") + lake.files("errors/")
+        }
+        if result.outcome == "compacted" and at > 3:
+            assert set(files) <= present, (at, result)
+        compact_lake(lake.config, lake.session, NOW)
+        assert_exact(lake, expected)
+
+
+@pytest.mark.parametrize("lease", [timedelta(hours=1), timedelta(0)], ids=["live", "taken-over"])
+def test_two_compactions_at_once_one_wins_the_other_changes_nothing(
+    aws_env: None, lease: timedelta
+) -> None:
+    def other(lake: Lake) -> Any:
+        return compactor(lake).compact("processed", "2025-07-21", NOW)
+
+    for at, lake, before, first, second in at_every_call(other, lease):
+        outcomes = [first.outcome, second.outcome]
+        assert outcomes.count("compacted") == 1, (at, first, second)
+        assert_exact(lake, before)
+        assert len(lake.files("processed/dt=2025-07-21/")) == 1, at
+
+
+def test_redelivery_after_compaction_adds_nothing(lake: Lake) -> None:
+    shipper(lake, 5, 4)
+    compact_lake(lake.config, lake.session, NOW)
+    before, files = counts(lake), lake.files("")
+    for n in range(5):
+        assert lake.pipeline().process_s3(RAW, f"ship/{n:04d}.log").status == "duplicate"
+    assert counts(lake) == before and lake.files("") == files
+
+
+def test_files_of_an_object_in_progress_are_left_alone(lake: Lake) -> None:
+    shipper(lake, 4, 5)
+    pipe = lake.pipeline()
+    lake.put("ship/slow.log", ndjson(good(500), good(501), "{slow bad"))
+    source = s3_object(lake.s3, RAW, "ship/slow.log")
+    assert source is not None
+    ledger = Ledger(lake.s3, PROCESSED, "_manifests/", source.uri, timedelta(hours=1))
+    attempt = Attempt(ledger, source.version)
+    _Run(pipe, source, attempt).consume()  # written and listed in its record, not committed
+    committed = counts(lake)
+    results = compact_lake(lake.config, lake.session, NOW)
+    assert [(r.files_before, r.files_after) for r in results] == [(5, 2), (5, 2)]
+    for path in attempt.files:  # untouched
+        assert path.removeprefix(f"s3://{PROCESSED}/") in lake.files("")
+    assert counts(lake) == committed
+    # The object's delivery then commits it exactly once, and the stale attempt's files go.
+    assert pipe.process_s3(RAW, "ship/slow.log").status == "processed"
+    rows, errors = counts(lake)
+    assert sum(rows.values()) == 4 * 4 + 2 and max(rows.values()) == 1
+    assert sum(errors.values()) == 4 + 1 and max(errors.values()) == 1
+    for path in attempt.files:
+        assert path.removeprefix(f"s3://{PROCESSED}/") not in lake.files("")
+
+
+def test_young_partitions_wait_and_dry_run_changes_nothing(lake: Lake) -> None:
+    shipper(lake, 3, 3)
+    files = lake.files("")
+    waiting = compact_lake(lake.config, lake.session, CompactOptions())
+    assert [r.outcome for r in waiting] == ["skipped", "skipped"]
+    assert "--min-age 6 h" in waiting[0].reason
+    dry = compact_lake(
+        lake.config, lake.session, CompactOptions(min_age=timedelta(0), dry_run=True)
+    )
+    assert [(r.outcome, r.files_before, r.files_after) for r in dry] == [("dry_run", 3, 1)] * 2
+    assert lake.files("") == files
