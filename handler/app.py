@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -20,6 +21,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from .compaction import CompactOptions, compact_lake
 from .config import Config
 from .events import ObjectRef, is_sqs_batch, object_refs
 from .pipeline import Pipeline, Result
@@ -79,3 +81,40 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return dict(response)
     results = [process_ref(ref) for ref in object_refs(event)]
     return {"objects": [r.as_dict() | {"files": len(r.files)} for r in results]}
+
+
+#: Stop starting partitions when less than this is left of the invocation (one more may run).
+COMPACT_MARGIN_MS = 180_000
+
+
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def compact_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The scheduled compaction: every partition up to yesterday that is still fragmented.
+
+    The event may narrow it: ``{"since": "2025-07-01", "until": "2025-07-31", "min_age_hours": 6,
+    "target_mb": 256}``. Partitions are independent, so a run cut short by the time limit leaves
+    the rest to the next day; a failure raises, for the function's error alarm.
+    """
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    options = CompactOptions(
+        since=event.get("since"),
+        until=event.get("until") or yesterday,
+        min_age=timedelta(hours=float(event.get("min_age_hours", 6))),
+        target_bytes=int(event.get("target_mb", 256)) * 1_000_000,
+    )
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+
+    def out_of_time() -> bool:
+        return remaining is not None and remaining() < COMPACT_MARGIN_MS
+
+    results = compact_lake(
+        get_pipeline().config, get_pipeline().session, options, None, out_of_time
+    )
+    done = [r for r in results if r.outcome == "compacted"]
+    for result in done:
+        logger.info(f"compacted {result.table} dt={result.dt}", extra=result.as_dict())
+    metrics.add_metric("PartitionsCompacted", MetricUnit.Count, len(done))
+    metrics.add_metric(
+        "FilesRemoved", MetricUnit.Count, sum(r.files_before - r.files_after for r in done)
+    )
+    return {"partitions": [r.as_dict() for r in results if r.outcome != "skipped"]}

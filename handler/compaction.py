@@ -90,8 +90,12 @@ def compact_lake(
     session: boto3.Session,
     options: CompactOptions,
     progress: Callable[[int, int, PartitionResult], None] | None = None,
+    out_of_time: Callable[[], bool] = lambda: False,
 ) -> list[PartitionResult]:
-    """Compact every partition of the chosen tables and days; report each as it is done."""
+    """Compact every partition of the chosen tables and days; report each as it is done.
+
+    ``out_of_time`` is asked before each partition (a Lambda invocation has 15 minutes).
+    """
     compactor = Compactor(config, config.retrying(session).client("s3"))
     chosen = [
         (table, dt)
@@ -102,6 +106,8 @@ def compact_lake(
     ]
     results = []
     for number, (table, dt) in enumerate(chosen, 1):
+        if out_of_time():
+            break
         result = compactor.compact(table, dt, options)
         results.append(result)
         if progress:

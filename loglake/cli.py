@@ -583,6 +583,67 @@ def backfill(uri: str) -> None:
 
 
 @main.command()
+@click.option(
+    "--table",
+    "which",
+    type=click.Choice(["processed", "errors", "all"]),
+    default="all",
+    show_default=True,
+    help="Which table's partitions to compact.",
+)
+@click.option("--dt", help="One day, YYYY-MM-DD.")
+@click.option("--since", help="First day, YYYY-MM-DD (inclusive).")
+@click.option("--until", help="Last day, YYYY-MM-DD (inclusive).")
+@click.option(
+    "--min-age",
+    default=6.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Hours a partition must have received no new file.",
+)
+@click.option(
+    "--target-mb",
+    default=256,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Size of the files written, MB (full compacted files are left alone).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be merged; change nothing.")
+def compact(
+    which: str,
+    dt: str | None,
+    since: str | None,
+    until: str | None,
+    min_age: float,
+    target_mb: int,
+    dry_run: bool,
+) -> None:
+    """Merge each partition's small files into as few files as the target size allows, exactly
+    once: rows are counted and checksummed before any file is removed, objects in progress are
+    left alone, and a crashed or concurrent run changes nothing it should not.
+
+    Examples:
+
+        \b
+        loglake compact --dry-run
+        loglake compact --table processed --dt 2025-07-21 --min-age 0
+        loglake compact --since 2025-07-01 --until 2025-07-31 --target-mb 128
+    """
+    from handler.config import Config
+
+    from .compact import compact as run
+    from .compact import options_from
+    from .target import session
+
+    options = options_from(which, dt, since, until, min_age, target_mb, dry_run)
+
+    def progress(number: int, total: int, line: str) -> None:
+        click.echo(f"[{number}/{total}] {line}", err=True)
+
+    click.echo(run(Config.from_env(), session(), options, progress))
+
+
+@main.command()
 @click.option("--lines", default=3000, show_default=True, help="Generated lines per file.")
 def demo(lines: int) -> None:
     """Start the local stack on a free port, upload the tutorial's sample plus generated logs,

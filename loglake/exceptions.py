@@ -21,4 +21,8 @@ class DeployError(LoglakeError):
     """The stack could not be created, updated or deleted."""
 
 
-__all__ = ["DeployError", "LayerError", "LoglakeError", "QueryError"]
+class CompactUsageError(LoglakeError):
+    """``loglake compact`` was given days it cannot use (a bad date, an empty range)."""
+
+
+__all__ = ["CompactUsageError", "DeployError", "LayerError", "LoglakeError", "QueryError"]

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from handler.app import lambda_handler, logger
+from handler.app import compact_handler, lambda_handler, logger
 
-from .conftest import SAMPLE, Lake, load_event
+from .conftest import RAW, SAMPLE, Lake, good, load_event, ndjson
 
 KEY = "app/my file+1.log"
 
@@ -112,3 +112,14 @@ def test_a_key_that_arrives_unencoded_is_still_found(lake: Lake) -> None:
     lambda_handler(event, None)
     assert len(lake.rows()) == 3
     assert set(lake.rows()["source_uri"]) == {"s3://loglake-raw/c++/app+1.log"}
+
+
+def test_the_scheduled_compaction_merges_past_partitions(lake: Lake) -> None:
+    for n in range(3):
+        lake.put(f"shipper/{n}.log", ndjson(good(n), "{bad"))
+        lake.pipeline().process_s3(RAW, f"shipper/{n}.log")
+    event = load_event("compact_schedule") | {"min_age_hours": 0}
+    answer = compact_handler(event, None)
+    merged = {(p["table"], p["files_before"], p["files_after"]) for p in answer["partitions"]}
+    assert ("processed", 3, 1) in merged and len(lake.files("processed/")) == 1
+    assert len(lake.rows()) == 3

@@ -73,6 +73,8 @@ ALLOWED_WILDCARDS = (
     "/processed/*",
     "/errors/*",
     "/_manifests/*",
+    "/_staging/*",
+    "/_manifests/_partitions/*",
     ":log-stream:*",
     "-us-east-1/*",
     "-${AWS::Region}/*",
@@ -98,10 +100,30 @@ def assert_least_privilege(document: dict[str, Any] | str) -> None:
                 assert text.endswith(ALLOWED_WILDCARDS) and text.count("*") == 1, text
 
 
-def test_role_in_the_template_is_least_privilege() -> None:
-    role = render()["Resources"]["FunctionRole"]["Properties"]
-    for policy in role["Policies"]:
+@pytest.mark.parametrize("role", ["FunctionRole", "CompactRole"])
+def test_roles_in_the_template_are_least_privilege(role: str) -> None:
+    for policy in render()["Resources"][role]["Properties"]["Policies"]:
         assert_least_privilege(policy["PolicyDocument"])
+
+
+def test_the_stack_compacts_daily_and_alarms_when_it_fails() -> None:
+    resources = render()["Resources"]
+    function = resources["CompactFunction"]["Properties"]
+    assert function["Handler"] == "handler.app.compact_handler"
+    assert function["Role"] == {"Fn::GetAtt": ["CompactRole", "Arn"]}
+    rule = resources["CompactSchedule"]["Properties"]
+    assert rule["State"] == "ENABLED"
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["CompactFunction", "Arn"]}
+    alarm = resources["CompactErrorAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "CompactFunction"}}]
+    compact_actions = {
+        a
+        for s in resources["CompactRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+            "Statement"
+        ]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert not any(a.startswith(("sqs:", "glue:")) for a in compact_actions)
 
 
 @pytest.fixture
