@@ -513,7 +513,9 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     help="Ingest queue (LOGLAKE_QUEUE_URL; default: the queue named LOGLAKE_QUEUE).",
 )
 def status(queue_url: str | None) -> None:
-    """Objects processed, rows valid/invalid, queue and dead-letter depths, errors by code.
+    """Objects processed, rows valid/invalid, queue and dead-letter depths, errors by code, and
+    per table: partitions, files, average and smallest file, files under the compaction target,
+    last compaction.
 
     Example:
 
@@ -525,9 +527,7 @@ def status(queue_url: str | None) -> None:
     from .status import collect
     from .target import session
 
-    info = collect(
-        session(), Config.from_env().processed_bucket, queue_url or _queue_url(required=False)
-    )
+    info = collect(session(), Config.from_env(), queue_url or _queue_url(required=False))
     click.echo(
         f"objects processed  {info.objects:,}"
         + (f"  ({info.in_progress} in progress)" if info.in_progress else "")
@@ -547,6 +547,14 @@ def status(queue_url: str | None) -> None:
         click.echo("errors by code")
         for code, count in info.error_codes.most_common(10):
             click.echo(f"  {count:>10,}  {code}")
+    if info.lake:
+        click.echo("lake (files under the 256 MB compaction target make Athena slower)")
+        for t in info.lake:
+            click.echo(
+                f"  {t.table:<10} {t.partitions:,} partitions  {t.files:,} files  "
+                f"avg {_size(t.average)}  smallest {_size(t.smallest)}  "
+                f"{t.under_target:,} under target  last compaction {t.last_compaction or 'never'}"
+            )
     if info.newest:
         click.echo("newest objects")
         for doc in info.newest:
@@ -893,6 +901,10 @@ def _queue_url(required: bool = True) -> str | None:
         raise click.ClickException(
             f"queue {name!r} does not exist: pass --queue-url or set LOGLAKE_QUEUE"
         ) from None
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.1f} kB"
 
 
 def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -9,7 +9,10 @@ from typing import Any
 
 import boto3
 
+from handler.compaction import CompactOptions
+from handler.config import Config
 from handler.manifest import read_manifest
+from handler.partition import partitions_for
 
 
 @dataclass
@@ -25,23 +28,45 @@ class Status:
     newest: list[dict[str, Any]] = field(default_factory=list)
     queue: dict[str, int] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    lake: list[TableHealth] = field(default_factory=list)
+
+
+@dataclass
+class TableHealth:
+    """How fragmented one table is: what makes Athena slow is the file count, not the bytes."""
+
+    table: str
+    partitions: int = 0
+    files: int = 0
+    bytes: int = 0
+    smallest: int = 0
+    under_target: int = 0
+    last_compaction: str = ""
+
+    @property
+    def average(self) -> int:
+        return self.bytes // self.files if self.files else 0
 
 
 def collect(
     session: boto3.Session,
-    processed_bucket: str,
+    config: Config,
     queue_url: str | None,
-    prefix: str = "_manifests/",
+    target_bytes: int = CompactOptions.target_bytes,
 ) -> Status:
-    """Read every head manifest, count the attempts in progress, and read the queue attributes."""
+    """Read every head manifest, count the attempts in progress, read the queue attributes, and
+    measure each table's files against the compaction target."""
     s3 = session.client("s3")
-    status = Status()
+    processed_bucket, prefix = config.processed_bucket, config.manifest_prefix
+    status = Status(lake=lake_health(s3, config, target_bytes))
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=processed_bucket, Prefix=prefix)
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     attempts = f"{prefix}_attempts/"
+    partitions = f"{prefix}_partitions/"
     # An attempt's record is a folder of segments: <hash of the object>/<attempt>/<n>.json.
     status.in_progress = len({k.rsplit("/", 1)[0] for k in keys if k.startswith(attempts)})
-    found = (read_manifest(s3, processed_bucket, k) for k in keys if not k.startswith(attempts))
+    heads = [k for k in keys if not k.startswith((attempts, partitions))]
+    found = (read_manifest(s3, processed_bucket, k) for k in heads)
     docs = [doc for doc in found if doc is not None]  # one deleted since the listing is skipped
     for doc in docs:
         if doc.get("status") != "complete":
@@ -62,6 +87,35 @@ def collect(
             dlq_name = json.loads(policy["RedrivePolicy"])["deadLetterTargetArn"].split(":")[-1]
             status.dead_letters = _depth(sqs, sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"])
     return status
+
+
+def lake_health(s3: Any, config: Config, target_bytes: int) -> list[TableHealth]:
+    """Partitions, files and sizes per table, and when each was last compacted."""
+    parts = partitions_for(config, s3)
+    last: dict[str, str] = {}
+    for record in parts.records():
+        at = record.doc.get("last", {}).get("at", "")
+        last[record.table] = max(last.get(record.table, ""), at)
+    health = []
+    for table, location in parts.locations.items():
+        sizes: dict[str, list[int]] = {}
+        for item in parts.listing(f"{location}dt="):
+            if item["Key"].endswith(".parquet"):
+                day = item["Key"][len(location) :].split("/", 1)[0]
+                sizes.setdefault(day, []).append(int(item["Size"]))
+        every = [size for day in sizes.values() for size in day]
+        health.append(
+            TableHealth(
+                table=table,
+                partitions=len(sizes),
+                files=len(every),
+                bytes=sum(every),
+                smallest=min(every, default=0),
+                under_target=sum(size < target_bytes for size in every),
+                last_compaction=last.get(table, ""),
+            )
+        )
+    return health
 
 
 def _depth(sqs: Any, url: str) -> dict[str, int]:

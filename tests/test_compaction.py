@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from moto import mock_aws
 
 from handler.compaction import CompactOptions, Compactor, compact_lake
@@ -17,6 +18,8 @@ from handler.ledger import Attempt, Ledger
 from handler.partition import partitions_for
 from handler.pipeline import _Run
 from handler.source import s3_object
+from loglake.cli import main
+from loglake.engines import run_saved
 
 from .conftest import PROCESSED, RAW, Lake, good, make_lake, ndjson
 
@@ -258,3 +261,42 @@ def test_young_partitions_wait_and_dry_run_changes_nothing(lake: Lake) -> None:
     )
     assert [(r.outcome, r.files_before, r.files_after) for r in dry] == [("dry_run", 3, 1)] * 2
     assert lake.files("") == files
+
+
+def test_a_shippers_morning_of_480_objects_compacts_to_one_file_per_partition(
+    served_lake: Lake,
+) -> None:
+    """The issue's case, over HTTP: 480 objects of 100 lines, the CLI, the saved query."""
+    lake = served_lake
+    pipe = lake.pipeline(workers=1)
+    levels = ["INFO", "WARN", "ERROR", "DEBUG"]
+    for n in range(480):
+        records = [good(n * 100 + i, level=levels[(n + i) % 4], shipper="a") for i in range(99)] + [
+            "{torn line"
+        ]
+        lake.put(f"morning/{n:03d}.log", ndjson(*records))
+        assert pipe.process_s3(RAW, f"morning/{n:03d}.log").status == "processed"
+    before = run_saved("level_counts", {}, session=lake.session)
+    rows_before = counts(lake)
+    assert len(lake.files("processed/")) == 480 and len(lake.files("errors/")) == 480
+
+    result = CliRunner().invoke(main, ["compact", "--min-age", "0"])
+    assert result.exit_code == 0, result.output
+    assert "[1/2] processed dt=2025-07-21: merged 480 files into 1" in result.stderr
+    assert "[2/2] errors dt=" in result.stderr and "480 files into 1" in result.stderr
+    assert "compacted 2 of 2 partition(s): 960 files -> 2" in result.stdout
+
+    after = run_saved("level_counts", {}, session=lake.session)
+    assert after.sort_values("level").to_dict("records") == before.sort_values("level").to_dict(
+        "records"
+    )
+    assert sum(before["log_count"]) == 480 * 99
+    assert counts(lake) == rows_before
+    assert len(lake.files("processed/")) == 1 and len(lake.files("errors/")) == 1
+    status = CliRunner().invoke(main, ["status"])
+    assert status.exit_code == 0, status.output
+    assert "processed  1 partitions  1 files" in status.output
+    assert "errors     1 partitions  1 files" in status.output
+    assert "last compaction never" not in status.output
+    again = CliRunner().invoke(main, ["compact", "--min-age", "0"])
+    assert "nothing to merge" in again.stderr and "compacted 0 of 2" in again.stdout
