@@ -29,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from . import bench_lake
+
 WORK = Path(".bench")
 LEVELS = ["INFO"] * 6 + ["DEBUG"] * 2 + ["WARN", "ERROR"]
 MESSAGES = [
@@ -237,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--newlines-gb", type=float, default=2.0, help="decompressed GiB of the newline bomb"
     )
+    parser.add_argument(
+        "--lake-objects", type=int, default=480, help="small objects of the lake part (0: skip)"
+    )
     args = parser.parse_args(argv)
     WORK.mkdir(exist_ok=True)
     data = WORK / f"bench-{args.lines}.ndjson"
@@ -268,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
             ),
             run("duckdb COPY", [sys.executable, "-c", DUCKDB, str(data), str(WORK / "duckdb")]),
         ]
+        stored = bench_lake.stored_bytes(endpoint) / (2 * data.stat().st_size)
         if args.big_gb > 0:
             big_path = WORK / f"bench-big-{args.big_gb:g}gb.ndjson"
             print(f"generating {big_path} ...", file=sys.stderr)
@@ -285,11 +291,15 @@ def main(argv: list[str] | None = None) -> None:
             size = int(args.newlines_gb * 1024 * MB)
             path = bomb(WORK / f"bomb-newlines-{args.newlines_gb:g}gib.log.gz", b"\n", size)
             bombs.append(loglake(f", bomb of {args.newlines_gb:g} GiB of newlines", path, "1"))
+        lake = bench_lake.run(endpoint, data, args.lake_objects) if args.lake_objects else None
     finally:
         moto.terminate()
         moto.wait()
     report(results, size_mb, args.lines, cpus)
+    print(f"stored (both tables, as written): {stored:.1%} of the raw bytes")
     report_bombs(bombs)
+    if lake:
+        bench_lake.report(lake, args.lake_objects)
 
 
 MB = 1024 * 1024
