@@ -80,6 +80,7 @@ class PartitionResult:
     bytes_after: int = 0
     rows: int = 0
     seconds: float = 0.0
+    swap_seconds: float = 0.0  # outputs and inputs both visible to readers
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -289,7 +290,7 @@ class Compactor:
         if reason:
             result.outcome, result.reason = "aborted", reason
             return
-        self._install(claimed.table, claimed.dt, build)
+        result.swap_seconds = self._install(claimed.table, claimed.dt, build)
         result.outcome = "compacted"
         result.files_after, result.bytes_after = summary["files_after"], summary["bytes_after"]
         result.rows = build.rows
@@ -377,15 +378,18 @@ class Compactor:
             _pause()
         raise CompactionError(f"{claimed.table} dt={claimed.dt}: its record kept changing")
 
-    def _install(self, table: str, dt: str, build: _Build) -> None:
-        """Swap the files: outputs in place, then the inputs deleted right after."""
+    def _install(self, table: str, dt: str, build: _Build) -> float:
+        """Swap the files: outputs in place, then the inputs deleted right after.
+
+        Returns how long both were visible (0 if someone else finished the install).
+        """
         for _ in range(MAX_TRIES):
             record = self.parts.read(table, dt)
             pending = record.pending
             if not pending or pending["id"] != build.id:
-                return  # someone finished it
+                return 0.0  # someone finished it
             if self.parts.install(record, build.bodies):
-                return
+                return self.parts.swap_seconds
             _pause()
         raise CompactionError(f"{table} dt={dt}: its record kept changing while installing")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -94,6 +95,8 @@ class Partitions:
         self.s3, self.bucket = s3, bucket
         self.prefix = f"{manifest_prefix}_partitions/"
         self.locations, self.sort_keys = locations, sort_keys
+        #: How long the last ``install`` left outputs and inputs visible together.
+        self.swap_seconds = 0.0
 
     # -- addressing -------------------------------------------------------------------------
     def uri(self, key: str) -> str:
@@ -209,9 +212,12 @@ class Partitions:
         that needs the outputs in place can all run it, even at once. An output is put in place
         only if absent (``If-None-Match: *``), so a file a sweep has already rewritten is never
         put back. Returns ``False`` if the record changed before it could be closed (read again).
+        ``swap_seconds`` is then how long readers could see outputs and inputs both: from the
+        first output in place to the inputs deleted.
         """
         pending = record.pending
         assert pending is not None and pending["phase"] == INSTALLING
+        visible: float | None = None
         for final, staging in pending["outputs"].items():
             body = (staged or {}).get(final)
             if body is None:
@@ -220,7 +226,9 @@ class Partitions:
                     continue
                 body = got[0]
             self.put_if(self.key(final), body, {"IfNoneMatch": "*"})
+            visible = visible or time.monotonic()
         self.delete([self.key(uri) for uri in pending["inputs"]])
+        self.swap_seconds = time.monotonic() - visible if visible else 0.0
         self.delete([self.key(uri) for uri in pending["outputs"].values()])
         closed = {k: v for k, v in record.doc.items() if k not in {"pending", "removals"}}
         if pending.get("summary"):
