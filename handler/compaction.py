@@ -30,14 +30,13 @@ from .config import Config
 from .exceptions import CompactionError
 from .ledger import MAX_TRIES, _pause
 from .manifest import COMPLETE, manifest_key, read_json
+from .objects import iso, now
 from .parquet import arrow_schema, encode
 from .partition import (
     BUILDING,
     INSTALLING,
     Record,
-    iso,
     lease_expired,
-    now,
     partitions_for,
 )
 from .sink import SORT_KEYS

@@ -27,19 +27,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from botocore.exceptions import ClientError
-
 from .exceptions import ObjectChangedError
 from .manifest import COMPLETE, IN_PROGRESS, manifest_key, read_json
+from .objects import delete_keys, iso, list_keys, now, replace_json
 
 #: How often a conditional write that lost a race is tried again before the delivery is retried.
 MAX_TRIES = 30
-#: S3's answers to a conditional write whose condition no longer holds.
-CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 Probe = Callable[[], str | None]
 
@@ -57,14 +54,6 @@ class Head:
 
     def get(self, name: str, default: Any = None) -> Any:
         return (self.doc or {}).get(name, default)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat() + "Z"
 
 
 class Ledger:
@@ -94,27 +83,8 @@ class Ledger:
         return Head(None, None) if found is None else Head(*found)
 
     def replace_head(self, doc: dict[str, Any], seen: Head) -> bool:
-        """Write ``doc`` as the head if it is still ``seen``; ``False`` when someone got there first.
-
-        Every write carries a fresh ``written`` nonce, so two equal documents never share an ETag
-        (an A-B-A change would otherwise pass an ``If-Match``).
-        """
-        condition = {"IfMatch": seen.etag} if seen.etag else {"IfNoneMatch": "*"}
-        body = dict(doc, written=uuid.uuid4().hex)
-        try:
-            conditional_put(
-                self.s3,
-                condition,
-                Bucket=self.bucket,
-                Key=self.head_key,
-                Body=json.dumps(body, indent=1, sort_keys=True).encode(),
-                ContentType="application/json",
-            )
-        except ClientError as exc:
-            if _code(exc) in CONFLICT_CODES:
-                return False
-            raise
-        return True
+        """Write ``doc`` as the head if it is still ``seen``; ``False`` when someone got there first."""
+        return replace_json(self.s3, self.bucket, self.head_key, doc, seen.etag)
 
     # -- attempt records --------------------------------------------------------------------
     def segment_key(self, attempt: str, number: int) -> str:
@@ -127,7 +97,7 @@ class Ledger:
         small PUT per batch instead of rewriting an ever longer list.
         """
         merged: dict[str, dict[str, Any]] = {}
-        for key in self._list(self.records_prefix):
+        for key in list_keys(self.s3, self.bucket, self.records_prefix):
             found = read_json(self.s3, self.bucket, key)
             if found is None:  # deleted since the listing
                 continue
@@ -138,29 +108,9 @@ class Ledger:
             record["updated_at"] = max(record["updated_at"], part["updated_at"])
         return list(merged.values())
 
-    def _list(self, prefix: str) -> list[str]:
-        keys: list[str] = []
-        token: dict[str, str] = {}
-        while True:
-            page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, **token)
-            keys += [item["Key"] for item in page.get("Contents", [])]
-            if not page.get("IsTruncated"):
-                return keys
-            token = {"ContinuationToken": page["NextContinuationToken"]}
-
     def delete_keys(self, keys: list[str]) -> None:
-        """Delete keys of the processed bucket, 1,000 per request; missing keys are fine."""
-        for start in range(0, len(keys), 1000):
-            batch = [{"Key": k} for k in keys[start : start + 1000]]
-            answer = self.s3.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
-            )
-            if answer.get("Errors"):
-                first = answer["Errors"][0]
-                raise ClientError(
-                    {"Error": {"Code": first.get("Code", ""), "Message": first.get("Message", "")}},
-                    "DeleteObjects",
-                )
+        """Delete keys of the processed bucket; missing keys are fine."""
+        delete_keys(self.s3, self.bucket, keys)
 
     def delete_files(self, uris: list[str]) -> None:
         """Delete Parquet files given as ``s3://bucket/key`` (all in the processed bucket)."""
@@ -187,7 +137,7 @@ class Ledger:
             if not head.complete:
                 return
             records = self.records()
-            plan = _Plan.make(head, records, current, _now(), self.lease)
+            plan = _Plan.make(head, records, current, now(), self.lease)
             if plan.revocations_changed(head) and not self.replace_head(
                 dict(head.doc or {}, revoked=plan.revoked), head
             ):
@@ -250,7 +200,7 @@ class _Plan:
             if attempt not in plan.revoked:
                 if record["version"] != version and record["version"] == now_current():
                     continue  # an attempt at the newest version: it may still win
-                plan.revoked[attempt] = _iso(now)
+                plan.revoked[attempt] = iso(now)
             plan.doomed_files.extend(record.get("files", []))
             idle = now - datetime.fromisoformat(record["updated_at"].removesuffix("Z"))
             if idle > lease:
@@ -268,7 +218,7 @@ class Attempt:
         self.ledger, self.version = ledger, version
         stem = hashlib.sha256(f"{ledger.uri}\n{version}".encode()).hexdigest()[:16]
         self.id = f"{stem}-{uuid.uuid4().hex[:8]}"
-        self.started = _now()
+        self.started = now()
         self.files: list[str] = []
         self._known: set[str] = set()
         #: Keys of this attempt's record segments written so far.
@@ -288,8 +238,8 @@ class Attempt:
             "source_uri": self.ledger.uri,
             "version": self.version,
             "attempt": self.id,
-            "started_at": _iso(self.started),
-            "updated_at": _iso(_now()),
+            "started_at": iso(self.started),
+            "updated_at": iso(now()),
             "files": files,
         }
         key = self.ledger.segment_key(self.id, len(self.segments) + 1)
@@ -384,40 +334,6 @@ def deliver(
     return attempt.commit(summary, current)
 
 
-def conditional_put(
-    s3: Any, condition: dict[str, str], native: bool | None = None, **put: Any
-) -> Any:
-    """``put_object`` with ``IfMatch`` / ``IfNoneMatch``, whatever the botocore version.
-
-    The Lambda runtime's botocore (1.34) predates these parameters; S3 honours the HTTP headers
-    all the same, so with an older botocore they are added to the request just before signing.
-    """
-    if native is None:
-        members = s3.meta.service_model.operation_model("PutObject").input_shape.members
-        native = all(name in members for name in condition)
-    if native:
-        return s3.put_object(**put, **condition)
-    headers = {_HEADERS[name]: value for name, value in condition.items()}
-
-    def add_headers(request: Any, **_: Any) -> None:
-        for name, value in headers.items():
-            request.headers[name] = value
-
-    event = "before-sign.s3.PutObject"
-    s3.meta.events.register_first(event, add_headers)
-    try:
-        return s3.put_object(**put)
-    finally:
-        s3.meta.events.unregister(event, add_headers)
-
-
-_HEADERS = {"IfMatch": "If-Match", "IfNoneMatch": "If-None-Match"}
-
-
 def _pause() -> None:
     """A short random wait after losing a race, so contenders do not collide in lockstep."""
     time.sleep(random.uniform(0.005, 0.05))
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import urlparse
 
-from botocore.exceptions import ClientError
+from .objects import get_bytes
 
 IN_PROGRESS = "in_progress"
 COMPLETE = "complete"
@@ -31,11 +31,8 @@ def read_manifest(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 
 def read_json(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any], str] | None:
     """A JSON document and its ETag, or ``None`` when the key does not exist (or no longer)."""
-    try:
-        got = s3.get_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-            return None
-        raise
-    doc: dict[str, Any] = json.loads(got["Body"].read())
-    return doc, str(got["ETag"])
+    found = get_bytes(s3, bucket, key)
+    if found is None:
+        return None
+    doc: dict[str, Any] = json.loads(found[0])
+    return doc, found[1]

@@ -17,21 +17,19 @@ change).
 from __future__ import annotations
 
 import io
-import json
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from botocore.exceptions import ClientError
 
 from .exceptions import ObjectChangedError
-from .ledger import CONFLICT_CODES, MAX_TRIES, _code, _pause, conditional_put
+from .ledger import MAX_TRIES, _pause
 from .manifest import read_json
+from .objects import delete_keys, get_bytes, listing, now, parse_iso, put_if, replace_json
 from .parquet import encode
 from .sink import SORT_KEYS
 
@@ -39,18 +37,6 @@ if TYPE_CHECKING:
     from .config import Config
 
 BUILDING, INSTALLING = "building", "installing"
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds") + "Z"
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.removesuffix("Z"))
 
 
 @dataclass
@@ -133,22 +119,8 @@ class Partitions:
 
     def replace(self, record: Record, doc: dict[str, Any]) -> bool:
         """Write ``doc`` as the record if it is still ``record``; ``False`` if someone got there first."""
-        condition = {"IfMatch": record.etag} if record.etag else {"IfNoneMatch": "*"}
-        body = json.dumps(dict(doc, written=uuid.uuid4().hex), indent=1, sort_keys=True)
-        try:
-            conditional_put(
-                self.s3,
-                condition,
-                Bucket=self.bucket,
-                Key=self.record_key(record.table, record.dt),
-                Body=body.encode(),
-                ContentType="application/json",
-            )
-        except ClientError as exc:
-            if _code(exc) in CONFLICT_CODES:
-                return False
-            raise
-        return True
+        key = self.record_key(record.table, record.dt)
+        return replace_json(self.s3, self.bucket, key, doc, record.etag)
 
     def records(self) -> list[Record]:
         """Every partition record there is (for status)."""
@@ -162,47 +134,20 @@ class Partitions:
         return found
 
     # -- S3 ---------------------------------------------------------------------------------
+    def listing(self, prefix: str) -> list[dict[str, Any]]:
+        return listing(self.s3, self.bucket, prefix)
+
     def list_keys(self, prefix: str) -> list[str]:
         return [item["Key"] for item in self.listing(prefix)]
 
-    def listing(self, prefix: str) -> list[dict[str, Any]]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
-        return [item for page in pages for item in page.get("Contents", [])]
-
     def get(self, key: str) -> tuple[bytes, str] | None:
-        """An object's bytes and ETag, or ``None`` if it does not exist."""
-        try:
-            got = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _code(exc) in {"NoSuchKey", "404"}:
-                return None
-            raise
-        return got["Body"].read(), str(got["ETag"])
+        return get_bytes(self.s3, self.bucket, key)
 
     def put_if(self, key: str, body: bytes, condition: dict[str, str]) -> bool:
-        """A conditional PUT; ``False`` when the condition does not hold."""
-        try:
-            conditional_put(self.s3, condition, Bucket=self.bucket, Key=key, Body=body)
-        except ClientError as exc:
-            if _code(exc) in CONFLICT_CODES:
-                return False
-            raise
-        return True
+        return put_if(self.s3, self.bucket, key, body, condition)
 
     def delete(self, keys: list[str]) -> None:
-        """Delete keys, 1,000 per request; missing keys are fine."""
-        keys = sorted(set(keys))
-        for start in range(0, len(keys), 1000):
-            batch = [{"Key": k} for k in keys[start : start + 1000]]
-            answer = self.s3.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
-            )
-            if answer.get("Errors"):
-                first = answer["Errors"][0]
-                raise ClientError(
-                    {"Error": {"Code": first.get("Code", ""), "Message": first.get("Message", "")}},
-                    "DeleteObjects",
-                )
+        delete_keys(self.s3, self.bucket, keys)
 
     # -- installing a recorded compaction (anyone may finish it) -----------------------------
     def install(self, record: Record, staged: dict[str, bytes] | None = None) -> bool:

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from handler.exceptions import ObjectChangedError
-from handler.ledger import Attempt, Ledger, conditional_put, deliver
+from handler.ledger import Attempt, Ledger, deliver
+from handler.objects import conditional_put
 from handler.source import s3_object
 
 RAW, PROCESSED, KEY = "loglake-raw", "loglake-processed", "current.log"
