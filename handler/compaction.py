@@ -31,7 +31,7 @@ from .exceptions import CompactionError
 from .ledger import MAX_TRIES, _pause
 from .manifest import COMPLETE, manifest_key, read_json
 from .objects import iso, now
-from .parquet import arrow_schema, encode
+from .parquet import arrow_schema, conform, encode
 from .partition import (
     BUILDING,
     INSTALLING,
@@ -303,7 +303,7 @@ class Compactor:
             got = self.parts.get(self.parts.key(uri))
             if got is None:  # removed since the listing (a sweep): not ours to merge
                 continue
-            table = pq.read_table(io.BytesIO(got[0])).select(schema.names).cast(schema)
+            table = conform(pq.read_table(io.BytesIO(got[0])), schema)
             if uri in build.snapshot:
                 members.update(build.snapshot[uri]["members"])
             else:

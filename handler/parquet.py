@@ -51,6 +51,18 @@ def arrow_schema(types: dict[str, str]) -> pa.Schema:
     return pa.schema([pa.field(name, ARROW_TYPES[t]) for name, t in types.items()])
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns, matched by name: a column added to the table
+    since the file was written comes back NULL, a widened one (``int`` -> ``bigint``) is cast."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def encode(table: pa.Table, sort_by: Sequence[str]) -> bytes:
     """``table`` as one Parquet file, sorted by ``sort_by``, encoded as described above."""
     table = table.sort_by([(name, "ascending") for name in sort_by])

@@ -1,8 +1,10 @@
 """Create the Glue database and tables from ``glue_ddl/`` (what ``loglake catalog apply`` does).
 
-Idempotent: an existing table with the declared columns is left alone (its properties are brought
-up to date); one whose columns differ is reported and not touched, so data is never silently
-re-typed.
+Idempotent, and additive: a column added to a table's file (anywhere in the list) is added to the
+existing table in place, and ``int``→``bigint`` / ``float``→``double`` widen in place; its
+partitions and projection settings stay. Both engines match Parquet columns by name, so files
+written before read the new column as NULL. Anything else (a dropped, renamed or re-typed column)
+is refused with what to do instead, and nothing is changed, so data is never silently re-typed.
 """
 
 from __future__ import annotations
@@ -86,19 +88,40 @@ def _get_table(glue: Any, database: str, name: str) -> dict[str, Any] | None:
         return None
 
 
+#: Type changes Parquet readers (Athena, pyarrow) apply to old files on their own.
+WIDENINGS = {("int", "bigint"), ("integer", "bigint"), ("float", "double")}
+
+
 def _check_columns(database: str, name: str, table: TableDef, current: dict[str, Any]) -> None:
-    have = [
-        (c["Name"], c["Type"].replace(" ", "").lower())
-        for c in current["StorageDescriptor"]["Columns"]
-    ]
-    have += [(c["Name"], c["Type"].lower()) for c in current.get("PartitionKeys", [])]
-    want = [(c.name, c.type) for c in table.columns + table.partition_keys]
-    if have != want:
-        diff = sorted(set(have) ^ set(want)) or "column order"
+    """Refuse anything but added columns and widened types, saying what to do instead."""
+    where = f"table {database}.{name}"
+    have = {c["Name"]: _type(c) for c in current["StorageDescriptor"]["Columns"]}
+    want = {c.name: c.type for c in table.columns}
+    keys_have = [(c["Name"], _type(c)) for c in current.get("PartitionKeys", [])]
+    if keys_have != [(c.name, c.type) for c in table.partition_keys]:
         raise SchemaMismatchError(
-            f"table {database}.{name} exists with other columns than glue_ddl declares "
-            f"(differences: {diff}); nothing was changed. Drop or rename the table, or align the DDL."
+            f"{where}: its partition keys differ from glue_ddl/{table.name}.sql; partition keys "
+            "cannot change in place. Nothing was changed: restore them, or create a new table."
         )
+    gone = [column for column in have if column not in want]
+    if gone:
+        raise SchemaMismatchError(
+            f"{where}: glue_ddl/{table.name}.sql no longer declares {', '.join(gone)}; dropping or "
+            "renaming a column is not supported in place (old files still hold it). Nothing was "
+            "changed: put it back, and add a new column next to it if you want another name."
+        )
+    for column, old in have.items():
+        new = want[column]
+        if old != new and (old, new) not in WIDENINGS:
+            raise SchemaMismatchError(
+                f"{where}: column {column} is {old} in the table and {new} in "
+                f"glue_ddl/{table.name}.sql; only int→bigint and float→double widen in place. "
+                "Nothing was changed: keep the type, or add a new column with the new type."
+            )
+
+
+def _type(column: dict[str, str]) -> str:
+    return column["Type"].replace(" ", "").lower()
 
 
 def _ensure_table(
@@ -111,6 +134,8 @@ def _ensure_table(
     same = (
         current.get("Parameters", {}) == wanted["Parameters"]
         and current["StorageDescriptor"].get("Location") == table.location
+        and [(c["Name"], _type(c)) for c in current["StorageDescriptor"]["Columns"]]
+        == [(c.name, c.type) for c in table.columns]
     )
     if same:
         return Change("table", f"{database}.{name}", "unchanged")

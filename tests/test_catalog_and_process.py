@@ -44,7 +44,8 @@ def test_apply_refuses_a_table_with_other_columns_and_changes_nothing(lake: Lake
     assert after["StorageDescriptor"]["Columns"][1]["Type"] == "int"
     result = CliRunner().invoke(main, ["catalog", "apply"])
     assert result.exit_code == 2 and result.output.startswith(
-        "Error: table log_analytics_db.errors_logs exists"
+        "Error: table log_analytics_db.errors_logs: column error_code is int in the table and "
+        "string in glue_ddl/errors_logs.sql; only int→bigint and float→double widen in place."
     )
 
 
