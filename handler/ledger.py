@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .exceptions import ObjectChangedError
+from .fingerprint import digest_of
 from .manifest import COMPLETE, IN_PROGRESS, manifest_key, read_json
 from .objects import delete_keys, iso, list_keys, now, replace_json
 
@@ -67,11 +68,15 @@ class Ledger:
         uri: str,
         lease: timedelta,
         release: Callable[[list[str]], None] | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         """``release`` removes the rows of replaced files (default: delete them): compacted
-        files hold rows of many objects, so those are cut out of them (``partition.py``)."""
+        files hold rows of many objects, so those are cut out of them (``partition.py``).
+        ``fingerprint`` is the digest of what this process's attempts produce (``fingerprint.py``):
+        a version committed under another one is processed again, and replaced."""
         self.s3, self.bucket, self.uri, self.lease = s3, bucket, uri, lease
         self.release = release or self.delete_files
+        self.fingerprint = fingerprint
         self.head_key = manifest_key(prefix, uri)
         digest = hashlib.sha256(uri.encode()).hexdigest()[:32]
         self.records_prefix = f"{prefix}_attempts/{digest}/"
@@ -85,6 +90,10 @@ class Ledger:
     def replace_head(self, doc: dict[str, Any], seen: Head) -> bool:
         """Write ``doc`` as the head if it is still ``seen``; ``False`` when someone got there first."""
         return replace_json(self.s3, self.bucket, self.head_key, doc, seen.etag)
+
+    def is_done(self, head: Head, version: str) -> bool:
+        """The head holds ``version``'s rows, produced the way this process would produce them."""
+        return head.get("version") == version and digest_of(head.doc) == self.fingerprint
 
     # -- attempt records --------------------------------------------------------------------
     def segment_key(self, attempt: str, number: int) -> str:
@@ -137,7 +146,7 @@ class Ledger:
             if not head.complete:
                 return
             records = self.records()
-            plan = _Plan.make(head, records, current, now(), self.lease)
+            plan = _Plan.make(head, records, current, now(), self.lease, self.fingerprint)
             if plan.revocations_changed(head) and not self.replace_head(
                 dict(head.doc or {}, revoked=plan.revoked), head
             ):
@@ -180,6 +189,7 @@ class _Plan:
         current: Probe,
         now: datetime,
         lease: timedelta,
+        mine: str | None = None,
     ) -> _Plan:
         live = {r["attempt"] for r in records}
         # An entry whose record is gone belongs to an attempt that has finished: no longer needed.
@@ -198,8 +208,11 @@ class _Plan:
                 plan.forget_records.append(record)
                 continue
             if attempt not in plan.revoked:
-                if record["version"] != version and record["version"] == now_current():
-                    continue  # an attempt at the newest version: it may still win
+                newer = record["version"] != version
+                # At the head's version, but producing what this process does, which differs.
+                remake = record.get("fingerprint") == mine != digest_of(head.doc)
+                if (newer or remake) and record["version"] == now_current():
+                    continue  # an attempt that may still win
                 plan.revoked[attempt] = iso(now)
             plan.doomed_files.extend(record.get("files", []))
             idle = now - datetime.fromisoformat(record["updated_at"].removesuffix("Z"))
@@ -238,6 +251,7 @@ class Attempt:
             "source_uri": self.ledger.uri,
             "version": self.version,
             "attempt": self.id,
+            "fingerprint": self.ledger.fingerprint,
             "started_at": iso(self.started),
             "updated_at": iso(now()),
             "files": files,
@@ -267,7 +281,7 @@ class Attempt:
             if head.get("attempt") == self.id:  # our PUT landed but its answer was lost
                 self._forget_record()
                 return "processed", head
-            if head.complete and head.get("version") == self.version:
+            if head.complete and self.ledger.is_done(head, self.version):
                 self.give_up()
                 return "duplicate", head
             if self.id in head.get("revoked", {}):
@@ -321,7 +335,7 @@ def deliver(
     them for the next delivery's sweep. Returns the outcome of ``Attempt.commit``.
     """
     head = ledger.read_head()
-    if head.complete and head.get("version") == version:
+    if head.complete and ledger.is_done(head, version):
         ledger.sweep(current)
         return "duplicate", head
     attempt = Attempt(ledger, version)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .fingerprint import fingerprint
 from .ledger import Attempt, Ledger, deliver
 from .parse import (
     RAW_LINE_CAP,
@@ -119,6 +120,7 @@ class Pipeline:
             config.tables["errors"], db, config.errors_table, self.session, SORT_KEYS["errors"]
         )
         self.partitions = partitions_for(config, self.s3)
+        self.fingerprint = fingerprint(config)
 
     def with_session(self, session: boto3.Session) -> Pipeline:
         """The same pipeline on another session (a forked worker must not share connections)."""
@@ -145,6 +147,7 @@ class Pipeline:
             source.uri,
             cfg.lease,
             self.partitions.release,
+            self.fingerprint["digest"],
         )
         made: list[Result] = []
 
@@ -154,7 +157,7 @@ class Pipeline:
             self.processed.register(total.dts["processed"])
             self.errors.register(total.dts["errors"])
             made.append(_result(source, total, attempt, "processed", started))
-            return made[0].manifest_fields() | run.details()
+            return made[0].manifest_fields() | run.details() | {"fingerprint": self.fingerprint}
 
         outcome, head = deliver(ledger, source.version, source.current_version, work)
         if outcome == "duplicate":
