@@ -16,7 +16,8 @@ LOOSE = parse_rules('{"user_id": {"max_length": 10}}')
 
 def by_source(lake: Lake, table: str) -> Counter[tuple[str, int]]:
     rows = lake.rows(table)
-    return Counter(zip(rows["source_uri"].str.rsplit("/", n=1).str[1], rows["source_line"]))
+    names = rows["source_uri"].str.rsplit("/", n=1).str[1]
+    return Counter(zip(names, rows["source_line"], strict=True))
 
 
 def test_a_rule_fixed_moves_the_rejected_lines_to_processed_exactly_once(lake: Lake) -> None:
