@@ -35,9 +35,7 @@ def test_a_rule_fixed_moves_the_rejected_lines_to_processed_exactly_once(lake: L
     assert by_source(lake, "processed") == Counter(
         {("a.log", 1): 1, ("a.log", 2): 1, ("b.log", 1): 1}
     )
-    assert by_source(lake, "errors") == Counter(
-        {("a.log", 3): 1, ("b.log", 2): 1, ("b.log", 3): 1}
-    )
+    assert by_source(lake, "errors") == Counter({("a.log", 3): 1, ("b.log", 2): 1, ("b.log", 3): 1})
     manifest = lake.manifest("a.log")
     assert manifest["fingerprint"]["digest"] != strict_digest
     assert manifest["fingerprint"]["rules"] == [{"field": "user_id", "max_length": 10}]
