@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -565,29 +566,92 @@ def status(queue_url: str | None) -> None:
 
 @main.command()
 @click.argument("uri")
+@click.option(
+    "--stale-only",
+    is_flag=True,
+    help="Only objects processed under another fingerprint (schema, rules, validator).",
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Uploaded on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Uploaded on or before this day.")
+@click.option(
+    "--queue",
+    "queue_url",
+    default=lambda: _settings().queue_url,
+    help="Queue to send notifications to (default: LOGLAKE_QUEUE_URL or the queue LOGLAKE_QUEUE).",
+)
+@click.option("--rate", type=click.FloatRange(min=0.1), help="At most this many messages a second.")
+@click.option(
+    "--local", is_flag=True, help="Process the objects here instead of through the queue."
+)
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes for --local.",
+)
+def reprocess(
+    uri: str,
+    stale_only: bool,
+    since: datetime | None,
+    until: datetime | None,
+    queue_url: str | None,
+    rate: float | None,
+    local: bool,
+    processes: int,
+) -> None:
+    """Process every object under s3://bucket/prefix/ whose rows are missing or were produced
+    under another schema or rules: by default through the ingest queue (the deployed function or
+    every running worker shares the work), with --local here. A rerun sends only what is still
+    not current, so it can be interrupted and resumed.
+
+    Examples:
+
+        \b
+        loglake reprocess s3://loglake-raw/ --stale-only
+        loglake reprocess s3://loglake-raw/2025/07/ --since 2025-07-01 --rate 200
+        loglake reprocess s3://loglake-raw/ --local --processes 2
+    """
+    from handler.config import Config
+
+    from .reprocess import Plan
+    from .reprocess import reprocess as run
+    from .target import session
+
+    plan = Plan(
+        uri=uri,
+        suffixes=_settings().suffixes,
+        stale_only=stale_only,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        queue_url=None if local else (queue_url or _queue_url(required=True)),
+        rate=rate,
+        processes=processes if local else 0,
+    )
+    verb = "processed" if local else "sent"
+    tally = run(Config.from_env(), session(), plan, lambda t: click.echo(t.line(verb), err=True))
+    statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(tally.statuses.items()))
+    click.echo(
+        f"{tally.picked:,} of {tally.listed:,} object(s) not current; {tally.done:,} {verb}"
+        + (f" ({statuses})" if statuses else "")
+        + ("" if local else "; the queue's consumers process them")
+    )
+
+
+@main.command()
+@click.argument("uri")
 def backfill(uri: str) -> None:
-    """(Re)process the raw objects under s3://bucket/prefix/, e.g. files uploaded before the
-    notification existed. Already-processed versions are skipped, so a second run changes nothing.
+    """Process, here and now, every object under s3://bucket/prefix/ that is not current (e.g.
+    files uploaded before the notification existed): an alias of `loglake reprocess URI --local`.
+    A second run changes nothing.
 
     Example:
 
         \b
         loglake backfill s3://loglake-raw/2025/07/
     """
-    from handler.config import Config
-    from handler.pipeline import Pipeline
-
-    from .backfill import backfill as run
-    from .backfill import keys_under
-    from .target import session
-
-    pipeline = Pipeline(Config.from_env(), session())
-    bucket, keys = keys_under(pipeline, uri, _settings().suffixes)
-    with click.progressbar(
-        keys, label=f"backfilling {len(keys)} object(s)", file=sys.stderr
-    ) as bar:
-        summary = run(pipeline, bucket, bar)
-    click.echo(summary.line())
+    ctx = click.get_current_context()
+    ctx.invoke(reprocess, uri=uri, local=True)
 
 
 @main.command()

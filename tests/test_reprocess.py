@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+
+import boto3
+import pytest
 
 from handler.compaction import CompactOptions, compact_lake
+from handler.ddl import DEFAULT_DDL_DIR
 from handler.rules import parse_rules
+from loglake.engines import LocalEngine
 
 from .conftest import RAW, Lake, good, ndjson
+from .test_local_stack import LOGLAKE, Proc, Stack, start_stack
 
 STRICT = parse_rules('{"user_id": {"max_length": 3}}')
 LOOSE = parse_rules('{"user_id": {"max_length": 10}}')
@@ -41,3 +52,100 @@ def test_a_rule_fixed_moves_the_rejected_lines_to_processed_exactly_once(lake: L
     assert manifest["fingerprint"]["rules"] == [{"field": "user_id", "max_length": 10}]
     assert loose.process_s3(RAW, "a.log").status == "duplicate"
     assert lake.pipeline(rules=STRICT).process_s3(RAW, "b.log").status == "duplicate"
+
+
+OBJECTS = 300
+
+
+def digests(stack: Stack) -> Counter[str | None]:
+    found: Counter[str | None] = Counter()
+    for n in range(OBJECTS):
+        doc = stack.manifest(f"r/{n:03d}.log")
+        found[None if doc is None else doc.get("fingerprint", {}).get("digest")] += 1
+    return found
+
+
+def queue_idle(stack: Stack) -> bool:
+    url = stack.sqs.get_queue_url(QueueName="loglake-ingest")["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attrs = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return not any(int(attrs[n]) for n in names)
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+def test_a_column_and_a_rule_changed_then_reprocess_stale_only_through_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, stack = start_stack(tmp_path, "--no-worker", "--visibility-timeout", "10")
+    strict = stack.env | {"VALIDATION_RULES": '{"user_id": {"max_length": 3}}'}
+    workers = Proc(["worker", "--concurrency", "2", "--wait-seconds", "1"], strict)
+    try:
+        for n in range(OBJECTS):
+            body = ndjson(good(n, user_id="abc"), good(n, user_id=f"user-{n}"), "{torn")
+            stack.s3.put_object(Bucket="loglake-raw", Key=f"r/{n:03d}.log", Body=body)
+        wait_until(lambda: queue_idle(stack) and None not in digests(stack), "the first run")
+        (old,) = digests(stack)
+        workers.stop()
+
+        ddl = tmp_path / "ddl"
+        shutil.copytree(DEFAULT_DDL_DIR, ddl)
+        table = ddl / "processed_logs.sql"
+        table.write_text(
+            table.read_text().replace("  message ", "  user_id     string,\n  message ", 1)
+        )
+        loose = stack.env | {
+            "VALIDATION_RULES": '{"user_id": {"max_length": 10}}',
+            "GLUE_DDL_DIR": str(ddl),
+        }
+        applied = subprocess.run(
+            [*LOGLAKE, "catalog", "apply"], env=loose, capture_output=True, text=True
+        )
+        assert applied.returncode == 0 and "updated" in applied.stdout, applied.stderr
+        workers = Proc(["worker", "--concurrency", "2", "--wait-seconds", "1"], loose)
+        run = subprocess.run(
+            [*LOGLAKE, "reprocess", "s3://loglake-raw/", "--stale-only"],
+            env=loose,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+        assert f"{OBJECTS} of {OBJECTS} object(s) not current; {OBJECTS} sent" in run.stdout
+        assert "listed 300  picked 300  sent 300" in run.stderr
+        wait_until(lambda: queue_idle(stack) and old not in digests(stack), "the reprocessing")
+        (new,) = digests(stack)
+        assert new != old
+
+        monkeypatch.setenv("AWS_ENDPOINT_URL", stack.url)
+        for name, value in stack.env.items():
+            if name.startswith("AWS_"):
+                monkeypatch.setenv(name, value)
+        engine = LocalEngine(boto3.Session(), "log_analytics_db")
+        rows = engine.dataset("processed_logs").to_table().to_pylist()
+        errors = engine.dataset("errors_logs").to_table().to_pylist()
+        assert len(rows) == 2 * OBJECTS and len(errors) == OBJECTS
+        assert all(r["user_id"] in ("abc", f"user-{int(r['source_uri'][-7:-4])}") for r in rows)
+        assert Counter((r["source_uri"], r["source_line"]) for r in rows).most_common(1)[0][1] == 1
+        assert {(e["source_line"], e["error_code"]) for e in errors} == {(3, "invalid_json")}
+        assert len({e["source_uri"] for e in errors}) == OBJECTS
+
+        again = subprocess.run(
+            [*LOGLAKE, "reprocess", "s3://loglake-raw/", "--stale-only"],
+            env=loose,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert f"0 of {OBJECTS} object(s) not current; 0 sent" in again.stdout
+    finally:
+        workers.stop()
+        server.stop()
