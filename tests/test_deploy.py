@@ -199,9 +199,12 @@ def test_deploy_then_process_then_destroy(
     mappings = lam.list_event_source_mappings(FunctionName=outputs["FunctionName"])[
         "EventSourceMappings"
     ]
-    assert len(mappings) == 1 and mappings[0]["FunctionResponseTypes"] == [
-        "ReportBatchItemFailures"
+    # The ingest queue and the reprocessing queue, each with partial batch responses.
+    assert sorted(m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings) == [
+        "loglake-ingest",
+        "loglake-reprocess",
     ]
+    assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     role = function["Role"].rsplit("/", 1)[-1]
     policy = iam.get_role_policy(RoleName=role, PolicyName="loglake-ingest")["PolicyDocument"]
     assert_least_privilege(policy)
@@ -244,3 +247,17 @@ def test_destroy_of_a_missing_stack_is_one_line(cloud: boto3.Session) -> None:
     result = CliRunner().invoke(main, ["destroy", "--stack", "nope", "--yes"])
     assert result.exit_code == 2
     assert result.output == "Error: stack 'nope' does not exist in us-east-1\n"
+
+
+def test_a_separate_reprocessing_queue_feeds_the_same_function_with_its_own_limit() -> None:
+    resources = render()["Resources"]
+    queue = resources["ReprocessQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["ReprocessDeadLetterQueue", "Arn"]
+    }
+    source = resources["ReprocessEventSource"]["Properties"]
+    assert source["FunctionName"] == {"Ref": "IngestFunction"}
+    assert source["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "ReprocessConcurrency"}
+    assert resources["IngestEventSource"]["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {
+        "Ref": "MaximumConcurrency"
+    }
