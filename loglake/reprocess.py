@@ -13,6 +13,7 @@ any delivery, so a rerun (or an interrupted run resumed) only sends what is stil
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -81,7 +82,7 @@ def reprocess(
     with ThreadPoolExecutor(16) as pool:
         for page in _pages(s3, bucket, prefix, plan):
             tally.listed += len(page)
-            heads = pool.map(lambda o: _head(s3, config, bucket, o), page)
+            heads = _heads(s3, config, bucket, page, pool)
             picked = [
                 o for o, head in zip(page, heads, strict=True) if _stale(o, head, digest, plan)
             ]
@@ -115,9 +116,35 @@ def _pages(s3: Any, bucket: str, prefix: str, plan: Plan) -> Iterator[list[dict[
             yield chosen
 
 
-def _head(s3: Any, config: Config, bucket: str, item: dict[str, Any]) -> dict[str, Any] | None:
-    key = manifest_key(config.manifest_prefix, f"s3://{bucket}/{item['Key']}")
-    return read_manifest(s3, config.processed_bucket, key)
+def _heads(
+    s3: Any, config: Config, bucket: str, page: list[dict[str, Any]], pool: ThreadPoolExecutor
+) -> list[dict[str, Any] | None]:
+    """The manifests of a page of objects (``None``: never processed).
+
+    One listing of the manifests between the page's first and last manifest key tells which
+    exist, so only those are read (concurrently): a bucket of objects never processed costs a
+    listing per page, not a request per object.
+    """
+    keys = [manifest_key(config.manifest_prefix, f"s3://{bucket}/{o['Key']}") for o in page]
+    low, high = min(keys), max(keys)
+    existing: set[str] = set()
+    pages = s3.get_paginator(
+        "list_objects_v2"
+    ).paginate(
+        Bucket=config.processed_bucket,
+        Prefix=os.path.commonprefix([low, high]),  # noqa: RUF071 - by character, as S3 sorts
+        StartAfter=low[:-1],
+    )
+    for listed in pages:
+        names = [item["Key"] for item in listed.get("Contents", [])]
+        existing.update(name for name in names if low <= name <= high)
+        if names and names[-1] > high:
+            break
+
+    def read(key: str) -> dict[str, Any] | None:
+        return read_manifest(s3, config.processed_bucket, key) if key in existing else None
+
+    return list(pool.map(read, keys))
 
 
 def _stale(item: dict[str, Any], head: dict[str, Any] | None, digest: str, plan: Plan) -> bool:
