@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -46,13 +47,12 @@ class LakeBench:
     reads: int = 0
     wrong_reads: list[str] = field(default_factory=list)
     swaps: list[float] = field(default_factory=list)
+    enqueued: int = 0
+    enqueue_rate: float = 0.0
 
 
 def run(endpoint: str, data: Path, objects: int = 480, lines: int = 100) -> LakeBench:
     """Measure the lake of ``objects`` x ``lines`` lines cut from ``data`` (the bench corpus)."""
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION="us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     with data.open("rb") as source:
         chunk = sorted((next(source) for _ in range(objects * lines)), key=_timestamp)
     bench = LakeBench()
@@ -80,6 +80,7 @@ def run(endpoint: str, data: Path, objects: int = 480, lines: int = 100) -> Lake
     bench.compacted_s = _latency(session)
     raw = sum(map(len, parts))
     bench.stored_share = _stored(session) / raw
+    bench.enqueued, bench.enqueue_rate = enqueue_rate(endpoint)
     return bench
 
 
@@ -92,6 +93,10 @@ def _timestamp(line: bytes) -> str:
 
 
 def _fresh(endpoint: str) -> boto3.Session:
+    """moto's server emptied, the buckets and tables made again; this process pointed at it."""
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION="us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     urllib.request.urlopen(request).close()
     session = boto3.Session()
@@ -130,6 +135,48 @@ def _read_loop(endpoint: str, expected: int, bench: LakeBench, stop: threading.E
         bench.reads += 1
         if got != str(expected):
             bench.wrong_reads.append(got)
+
+
+def enqueue_rate(endpoint: str, objects: int = 5000) -> tuple[int, float]:
+    """``loglake reprocess`` (queue mode) over ``objects`` never-processed objects: how many it
+    sent and how many a second, listing and manifest checks included."""
+    from .reprocess import Plan, reprocess
+
+    session = _fresh(endpoint)
+    s3 = session.client("s3")
+    print(f"  uploading {objects} objects for reprocess ...", file=sys.stderr, flush=True)
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda n: s3.put_object(Bucket=RAW, Key=f"old/{n:05d}.log", Body=b"{}\n"),
+                range(objects),
+            )
+        )
+    url = session.client("sqs").create_queue(QueueName="loglake-reprocess")["QueueUrl"]
+    plan = Plan(uri=f"s3://{RAW}/old/", suffixes=(".log",), queue_url=url)
+    stop = threading.Event()
+    # Consumers keep the queue short, as workers would (moto's SQS slows as a queue grows).
+    drain = threading.Thread(target=_drain, args=(session, url, stop))
+    drain.start()
+    started = time.perf_counter()
+    try:
+        tally = reprocess(Config.from_env(), session, plan)
+    finally:
+        stop.set()
+        drain.join()
+    return tally.done, tally.done / (time.perf_counter() - started)
+
+
+def _drain(session: boto3.Session, url: str, stop: threading.Event) -> None:
+    sqs = session.client("sqs")
+    while not stop.is_set():
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        messages = got.get("Messages", [])
+        if messages:
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ]
+            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
 
 def stored_bytes(endpoint: str) -> int:
@@ -189,6 +236,11 @@ def report(bench: LakeBench, objects: int = 480) -> None:
     print(
         f"reader during compaction: {bench.reads} reads, {len(bench.wrong_reads)} wrong"
         + (f" ({', '.join(kinds)})" if kinds else "")
+    )
+    print(
+        f"loglake reprocess (queue mode, moto's server): {bench.enqueued:,} notifications sent, "
+        f"{bench.enqueue_rate:,.0f} a second (listing and manifest checks included; moto's "
+        "SendMessageBatch slows as its queue grows)"
     )
     if bench.swaps:
         print(

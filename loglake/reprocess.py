@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,8 @@ class Tally:
     done: int = 0
     started: float = field(default_factory=time.monotonic)
     statuses: dict[str, int] = field(default_factory=dict)
+    paced: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def line(self, verb: str) -> str:
         rate = self.done / max(time.monotonic() - self.started, 1e-9)
@@ -162,43 +165,49 @@ _ETAG = re.compile(r"^[0-9a-f]{32}(-\d+)?$")
 
 
 class _Queue:
-    """Sends S3 notifications to the queue, ten per request, at most ``rate`` a second."""
+    """Sends S3 notifications to the queue, ten per request, ``SENDERS`` requests in flight, at
+    most ``rate`` messages a second."""
+
+    SENDERS = 8
 
     def __init__(self, session: boto3.Session, plan: Plan, tally: Tally) -> None:
         if not plan.queue_url:
             raise LoglakeError("no queue to send to: pass --queue URL or set LOGLAKE_QUEUE_URL")
-        self.sqs, self.url, self.rate, self.tally = (
-            session.client("sqs"),
-            plan.queue_url,
-            plan.rate,
-            tally,
-        )
+        self.sqs, self.url = session.client("sqs"), plan.queue_url
+        self.rate, self.tally = plan.rate, tally
+        self.pool = ThreadPoolExecutor(self.SENDERS)
 
     def take(self, bucket: str, items: list[dict[str, Any]]) -> None:
-        for start in range(0, len(items), 10):
-            batch = items[start : start + 10]
-            entries = [
-                {"Id": str(i), "MessageBody": json.dumps(notification(bucket, item))}
-                for i, item in enumerate(batch)
-            ]
-            answer = self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
-            if answer.get("Failed"):
-                first = answer["Failed"][0]
-                raise LoglakeError(
-                    f"the queue refused {len(answer['Failed'])} message(s): {first.get('Message')}; "
-                    "run the command again (what was sent is not sent twice once processed)"
-                )
-            self.tally.done += len(batch)
-            self._pace()
+        batches = [items[i : i + 10] for i in range(0, len(items), 10)]
+        for sent in self.pool.map(lambda batch: self._send(bucket, batch), batches):
+            self.tally.done += sent
 
-    def _pace(self) -> None:
+    def _send(self, bucket: str, batch: list[dict[str, Any]]) -> int:
+        entries = [
+            {"Id": str(i), "MessageBody": json.dumps(notification(bucket, item))}
+            for i, item in enumerate(batch)
+        ]
+        answer = self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+        if answer.get("Failed"):
+            first = answer["Failed"][0]
+            raise LoglakeError(
+                f"the queue refused {len(answer['Failed'])} message(s): {first.get('Message')}; "
+                "run the command again (what was sent is not sent twice once processed)"
+            )
+        self._pace(len(batch))
+        return len(batch)
+
+    def _pace(self, sent: int) -> None:
+        """Sleep so that messages sent so far stay under ``rate`` a second."""
         if self.rate:
-            ahead = self.tally.done / self.rate - (time.monotonic() - self.tally.started)
+            with self.tally.lock:
+                self.tally.paced += sent
+                ahead = self.tally.paced / self.rate - (time.monotonic() - self.tally.started)
             if ahead > 0:
                 time.sleep(ahead)
 
     def close(self) -> None:
-        pass
+        self.pool.shutdown()
 
 
 class _Local:
