@@ -93,7 +93,6 @@ def reprocess(
             sink.take(bucket, picked)
             progress(tally)
     sink.close()
-    progress(tally)
     if not tally.listed:
         raise LoglakeError(
             f"no objects ending in {', '.join(plan.suffixes)} under {plan.uri}"

@@ -209,7 +209,7 @@ def test_boto3_and_aws_cli_uploads_are_processed_with_exact_counts(
     assert "objects processed  4" in status.stdout and "valid 505" in status.stdout
     again = stack.cli("backfill", "s3://loglake-raw/")
     assert again.returncode == 0, again.stderr
-    assert "processed 0, already up to date 4" in again.stdout
+    assert "0 of 4 object(s) not current; 0 processed" in again.stdout
     assert stack.query("level_counts")[0]["log_count"] == 503
 
 
