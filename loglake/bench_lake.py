@@ -137,7 +137,7 @@ def _read_loop(endpoint: str, expected: int, bench: LakeBench, stop: threading.E
             bench.wrong_reads.append(got)
 
 
-def enqueue_rate(endpoint: str, objects: int = 5000) -> tuple[int, float]:
+def enqueue_rate(endpoint: str, objects: int = 1000) -> tuple[int, float]:
     """``loglake reprocess`` (queue mode) over ``objects`` never-processed objects: how many it
     sent and how many a second, listing and manifest checks included."""
     from .reprocess import Plan, reprocess
