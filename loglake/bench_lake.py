@@ -184,13 +184,7 @@ def stored_bytes(endpoint: str) -> int:
     session = boto3.Session(
         aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
     )
-    pages = session.client("s3", endpoint_url=endpoint).get_paginator("list_objects_v2")
-    return sum(
-        int(o["Size"])
-        for page in pages.paginate(Bucket=PROCESSED)
-        for o in page.get("Contents", [])
-        if o["Key"].startswith(("processed/", "errors/"))
-    )
+    return sum(_sizes(session, endpoint))
 
 
 def _files(session: boto3.Session) -> int:
@@ -201,8 +195,9 @@ def _stored(session: boto3.Session) -> int:
     return sum(_sizes(session))
 
 
-def _sizes(session: boto3.Session) -> list[int]:
-    pages = session.client("s3").get_paginator("list_objects_v2").paginate(Bucket=PROCESSED)
+def _sizes(session: boto3.Session, endpoint: str | None = None) -> list[int]:
+    s3 = session.client("s3", endpoint_url=endpoint)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=PROCESSED)
     return [
         int(o["Size"])
         for page in pages
