@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -150,7 +150,7 @@ class Compactor:
         started = time.monotonic()
         result = PartitionResult(table, dt, "skipped")
         for _ in range(MAX_TRIES):
-            listing = self._files(table, dt)
+            listing, newest = self._files(table, dt)
             record = self.parts.read(table, dt)
             result.files_before = result.files_after = len(listing)
             result.bytes_before = result.bytes_after = sum(listing.values())
@@ -160,7 +160,7 @@ class Compactor:
             if blocked:
                 result.reason = blocked
                 break
-            plan = self._plan(record, listing, options)
+            plan = self._plan(record, listing, newest, options)
             if isinstance(plan, str):
                 result.reason = plan
                 break
@@ -178,16 +178,17 @@ class Compactor:
         return result
 
     # -- the steps --------------------------------------------------------------------------
-    def _files(self, table: str, dt: str) -> dict[str, int]:
-        """The partition's Parquet files: URI -> size."""
+    def _files(self, table: str, dt: str) -> tuple[dict[str, int], datetime | None]:
+        """The partition's Parquet files (URI -> size) and when the newest one arrived."""
         prefix = f"{self.parts.locations[table]}dt={dt}/"
         items = self.parts.listing(prefix)
-        self._newest = max((item["LastModified"] for item in items), default=None)
-        return {
+        newest = max((item["LastModified"] for item in items), default=None)
+        files = {
             self.parts.uri(item["Key"]): int(item["Size"])
             for item in items
             if item["Key"].endswith(".parquet")
         }
+        return files, newest
 
     def _settle(self, record: Record, dry_run: bool) -> str:
         """Deal with a pending compaction first: ``""`` to go on, ``"again"``, or why not."""
@@ -209,12 +210,16 @@ class Compactor:
         return "again"
 
     def _plan(
-        self, record: Record, listing: dict[str, int], options: CompactOptions
+        self,
+        record: Record,
+        listing: dict[str, int],
+        newest: datetime | None,
+        options: CompactOptions,
     ) -> list[list[str]] | str:
         """Groups of input files, one per output file, or why there is nothing to do."""
         if not listing:
             return "no files"
-        age = now() - self._newest.replace(tzinfo=None) if self._newest else timedelta(0)
+        age = now() - newest.replace(tzinfo=None) if newest else timedelta(0)
         if age < options.min_age:
             hours = options.min_age.total_seconds() / 3600
             return f"received a file {_duration(age)} ago (--min-age {hours:g} h)"

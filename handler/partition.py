@@ -29,7 +29,16 @@ import pyarrow.parquet as pq
 from .exceptions import ObjectChangedError
 from .ledger import MAX_TRIES, _pause
 from .manifest import read_json
-from .objects import delete_keys, get_bytes, listing, now, parse_iso, put_if, replace_json
+from .objects import (
+    delete_keys,
+    get_bytes,
+    list_keys,
+    listing,
+    now,
+    parse_iso,
+    put_if,
+    replace_json,
+)
 from .parquet import encode
 from .sink import SORT_KEYS
 
@@ -138,7 +147,7 @@ class Partitions:
         return listing(self.s3, self.bucket, prefix)
 
     def list_keys(self, prefix: str) -> list[str]:
-        return [item["Key"] for item in self.listing(prefix)]
+        return list_keys(self.s3, self.bucket, prefix)
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         return get_bytes(self.s3, self.bucket, key)
