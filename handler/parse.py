@@ -24,9 +24,6 @@ RAW_LINE_CAP = 64 * 1024
 _WHITESPACE = re.compile(rb"[ \t\r\n\x0b\x0c]{32,}")
 #: Fewer blank lines in a row than this are split like any other lines.
 _MIN_RUN = 16
-#: Every digit to "0", everything else to " ": then ``LONG_NUMBER in`` finds 20 digits in a row.
-_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
-LONG_NUMBER = b"0" * 20
 
 
 @dataclass
@@ -60,19 +57,22 @@ class Batch:
     """Consecutive lines of the object; ``first`` is the 1-based number of the first one.
 
     ``count`` is the number of lines, a ``Blank`` run counting for as many lines as it holds.
-    ``long_digits`` is False when no line has 20 digits in a row (no integer orjson could not
-    hold), found for a whole piece at once so the validator need not look line by line.
+    ``plain`` says every item is a ``bytes`` line (no blank run, long line or read failure), so
+    line numbers follow from positions without looking at each item.
     """
 
     first: int
     lines: list[Line]
     input_bytes: int
     count: int = -1
-    long_digits: bool = True
+    plain: bool = False
 
     def __post_init__(self) -> None:
         if self.count < 0:
-            self.count = sum(x.count if type(x) is Blank else 1 for x in self.lines)
+            if self.plain:
+                self.count = len(self.lines)
+            else:
+                self.count = sum(x.count if type(x) is Blank else 1 for x in self.lines)
 
 
 def read_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:
@@ -185,27 +185,29 @@ def batches(
     mark at the start of the object is dropped; ``\\r`` is left for the validator to strip.
     """
     splitter = _Splitter(max_line_bytes)
-    number, pending, size, digits, values = 1, [], 0, False, 0
+    number, pending, size, special, values = 1, [], 0, False, 0
     for piece in _without_bom(pieces):
         ended = isinstance(piece, Unreadable)
         if isinstance(piece, Unreadable):
             pending += [*splitter.finish(), piece]
+            special = True
         else:
             pending += splitter.feed(piece)
             size += len(piece)
             values += piece.count(b",")
-            digits = digits or splitter.saw_long_digits()
+        special = splitter.made_special() or special
         flush = size >= chunk_bytes or values >= chunk_values or ended
         while len(pending) > chunk_lines or (flush and (pending or size)):
-            batch = Batch(number, pending[:chunk_lines], size, long_digits=digits)
+            batch = Batch(number, pending[:chunk_lines], size, plain=not special)
             yield batch
             number, pending, size, values = number + batch.count, pending[chunk_lines:], 0, 0
-            digits = digits and bool(pending)
+            special = special and bool(pending)
         if ended:
             return
     pending += splitter.finish()
+    special = splitter.made_special() or special
     while pending or size:
-        batch = Batch(number, pending[:chunk_lines], size, long_digits=digits)
+        batch = Batch(number, pending[:chunk_lines], size, plain=not special)
         yield batch
         number, pending, size = number + batch.count, pending[chunk_lines:], 0
 
@@ -235,12 +237,12 @@ class _Splitter:
         self.max = max_line_bytes
         self.partial = b""
         self.long: LongLine | None = None
-        self.long_digits = False
+        self.special = False
 
-    def saw_long_digits(self) -> bool:
-        """Whether the lines fed since the last call may hold 20 digits in a row."""
-        seen, self.long_digits = self.long_digits, False
-        return seen
+    def made_special(self) -> bool:
+        """Whether a ``Blank`` or ``LongLine`` came out since the last call."""
+        made, self.special = self.special, False
+        return made
 
     def feed(self, piece: bytes) -> list[Line]:
         out: list[Line] = []
@@ -251,9 +253,9 @@ class _Splitter:
                 return out
             self._grow(piece[:cut])
             out.append(self.long)
+            self.special = True
             self.long, piece = None, piece[cut + 1 :]
         data = self.partial + piece if self.partial else piece
-        self.long_digits = self.long_digits or LONG_NUMBER in data.translate(_DIGITS)
         if data.count(b"\n") * 8 > len(data):  # lines of under 8 bytes on average: blank runs?
             self.partial = self._split_runs(data, out)
         else:
@@ -269,6 +271,7 @@ class _Splitter:
         partial = parts.pop()
         if parts and max(map(len, parts)) > self.max:
             out.extend(self._mark_long(parts))
+            self.special = True
         else:
             out.extend(parts)
         return partial
@@ -287,12 +290,14 @@ class _Splitter:
             tail = self._split(data[start:begin], out)
             assert not tail  # ``begin`` is the start of a line
             out.append(Blank(count))
+            self.special = True
             start = last + 1
         return self._split(data[start:], out)
 
     def finish(self) -> list[Line]:
         if self.long is not None:
             long, self.long = self.long, None
+            self.special = True
             return [long]
         line, self.partial = self.partial, b""
         return [line] if line else []

@@ -12,16 +12,17 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
+from .columnar import Columnar, Decided, rows_table
 from .config import Config
 from .fingerprint import fingerprint
 from .ledger import Attempt, Ledger, deliver
@@ -29,6 +30,7 @@ from .parse import (
     RAW_LINE_CAP,
     Batch,
     Blank,
+    Line,
     LongLine,
     Unreadable,
     batches,
@@ -111,7 +113,7 @@ class Pipeline:
         processed = config.tables["processed"]
         extras = {c.name: c.type for c in processed.columns if c.name not in STANDARD_COLUMNS}
         self.validator = Validator(extras, config.rules, config.min_timestamp, config.max_future)
-        self.extra_names = tuple(extras)
+        self.columnar = Columnar(self.validator, extras)
         db = config.glue_database
         self.processed = Sink(
             processed, db, config.processed_table, self.session, SORT_KEYS["processed"]
@@ -236,18 +238,47 @@ class _Run:
         self.attempt.claim(paths)
 
     def handle(self, number: int, batch: Batch, claim: Callable[[list[str]], None]) -> Part:
-        """Validate one batch and (unless dry) write its files, after ``claim``-ing their names."""
-        validator = self.pipe.validator
-        validator.refresh_clock()
-        check, exact = validator.check, batch.long_digits
+        """Validate one batch and (unless dry) write its files, after ``claim``-ing their names.
+
+        The columnar path decides the lines it can prove valid in bulk; every other line goes
+        through the reference validator, in line order (so the first errors are the samples).
+        """
+        pipe = self.pipe
+        pipe.validator.refresh_clock()
+        texts = batch.lines if batch.plain else [x for x in batch.lines if type(x) is bytes]
+        decided = pipe.columnar.decide(cast(list[bytes], texts))
+        fast = np.zeros(len(texts), bool)
+        fast[decided.positions] = True
+        if batch.plain:
+            numbers = np.arange(batch.first, batch.first + len(texts))
+            rest = np.flatnonzero(~fast).tolist()
+            found = self._check(zip(numbers[rest].tolist(), [texts[i] for i in rest], strict=True))
+        else:
+            numbers, found = self._check_mixed(batch, fast)
+        rows, row_lines, errors, blank = found
+        part = Part(
+            lines=batch.count,
+            valid=len(rows) + len(decided.positions),
+            invalid=len(errors.lines),
+            blank=blank,
+            codes=errors.codes,
+            samples=errors.samples(SAMPLE_ERRORS),
+        )
+        if not self.dry:
+            processed = self._processed(decided, numbers[decided.positions], rows, row_lines)
+            self._write(number, processed, errors, claim, part)
+        return part
+
+    def _check(self, numbered: Iterable[tuple[int, Line]]) -> Checked:
+        """The reference validator over ``(line number, item)`` pairs, in line order."""
+        check, limit = self.pipe.validator.check, self.pipe.config.max_line_bytes
         rows: list[Row] = []
         row_lines: list[int] = []
         errors = _Errors()
         blank = 0
-        line_no = batch.first
-        for line in batch.lines:
+        for line_no, line in numbered:
             if type(line) is bytes:
-                row = check(line, exact) if line else None
+                row = check(line) if line else None
                 if type(row) is tuple:
                     rows.append(row)
                     row_lines.append(line_no)
@@ -257,74 +288,80 @@ class _Run:
                     blank += 1
             elif type(line) is Blank:
                 blank += line.count
-                line_no += line.count
-                continue
             elif isinstance(line, LongLine):
-                limit = self.pipe.config.max_line_bytes
                 detail = f"line is {line.length} bytes, over MAX_LINE_BYTES={limit}"
                 errors.add(line.head, Invalid("line_too_long", detail), line_no)
             else:
                 assert isinstance(line, Unreadable)
                 errors.add(b"", Invalid(line.code, line.detail), line_no)
-            line_no += 1
-        part = Part(
-            lines=batch.count,
-            valid=len(rows),
-            invalid=len(errors.lines),
-            blank=blank,
-            codes=errors.codes,
-            samples=errors.samples(SAMPLE_ERRORS),
-        )
-        if not self.dry:
-            self._write(number, self._processed_frame(rows, row_lines), errors, claim, part)
-        return part
+        return rows, row_lines, errors, blank
 
-    def _processed_frame(self, rows: list[Row], row_lines: list[int]) -> pd.DataFrame:
-        """The batch's valid rows as columns (one transpose in C, not one append per value)."""
-        if not rows:
-            return pd.DataFrame()
-        event_time, level, message, attributes, extras = zip(*rows, strict=True)
-        n = len(rows)
-        columns: dict[str, Any] = {
-            "event_time": pd.array(event_time, dtype="datetime64[us]"),
-            "level": level,
-            "message": message,
-            "attributes": attributes,
-            "source_uri": [self.source.uri] * n,
-            "source_line": row_lines,
-            "ingested_at": pd.array([self.ingested_at] * n, dtype="datetime64[us]"),
-        }
-        names = self.pipe.extra_names
-        if names:
-            for name, values in zip(names, zip(*extras, strict=True), strict=True):
-                columns[name] = values
-        return pd.DataFrame(columns)
+    def _check_mixed(self, batch: Batch, fast: np.ndarray) -> tuple[np.ndarray, Checked]:
+        """Line numbers of a batch with blank runs, long lines or a read failure, and the
+        reference's verdict on every item the columnar path did not prove valid."""
+        numbers = np.empty(len(fast), np.int64)
+        todo: list[tuple[int, Line]] = []
+        line_no, k = batch.first, 0
+        for line in batch.lines:
+            if type(line) is bytes:
+                numbers[k] = line_no
+                if not fast[k]:
+                    todo.append((line_no, line))
+                k += 1
+            else:
+                todo.append((line_no, line))
+            line_no += line.count if type(line) is Blank else 1
+        return numbers, self._check(todo)
+
+    def _processed(
+        self, decided: Decided, fast_lines: np.ndarray, rows: list[Row], row_lines: list[int]
+    ) -> pa.Table:
+        """The batch's valid rows from both paths, in line order, with the loglake columns."""
+        columnar = self.pipe.columnar
+        table = pa.concat_tables([decided.table, rows_table(rows, columnar.schema)])
+        lines = np.concatenate([fast_lines, np.asarray(row_lines, np.int64)])
+        if len(rows) and len(fast_lines):
+            order = np.argsort(lines, kind="stable")
+            table, lines = table.take(pa.array(order)), lines[order]
+        n = len(lines)
+        uri = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), [self.source.uri])
+        ingested = np.full(n, np.datetime64(self.ingested_at, "us"))
+        return (
+            table.append_column("source_uri", uri.cast(pa.string()))
+            .append_column("source_line", pa.array(lines))
+            .append_column("ingested_at", pa.array(ingested))
+        )
 
     def _write(
         self,
         number: int,
-        processed: pd.DataFrame,
+        processed: pa.Table,
         errors: _Errors,
         claim: Callable[[list[str]], None],
         part: Part,
     ) -> None:
         assert self.attempt is not None
         pipe, name = self.pipe, f"{self.attempt.id}-{number:05d}"
-        outputs: list[tuple[Sink, str, str, pd.DataFrame]] = []
-        if len(processed):
-            days = processed["event_time"].to_numpy().astype("datetime64[D]")
+        outputs: list[tuple[Sink, str, str, pa.Table]] = []
+        if processed.num_rows:
+            days = processed.column("event_time").to_numpy().astype("datetime64[D]")
             for day in np.unique(days):
-                outputs.append((pipe.processed, "processed", str(day), processed[days == day]))
+                rows = processed.filter(pa.array(days == day))
+                outputs.append((pipe.processed, "processed", str(day), rows))
         if errors.lines:
-            frame = pd.DataFrame(errors.columns(self.source.uri, self.ingested_at))
+            frame = pa.table(errors.columns(self.source.uri, self.ingested_at))
             outputs.append((pipe.errors, "errors", self.upload_dt, frame))
         if not outputs:
             return
         planned = [sink.path(dt, name) for sink, _, dt, _ in outputs]
         claim(planned)
-        for (sink, table, dt, frame), path in zip(outputs, planned, strict=True):
-            sink.write(path, frame)
+        for (sink, table, dt, rows), path in zip(outputs, planned, strict=True):
+            sink.write(path, rows)
             part.dts[table].add(dt)
+
+
+#: The reference validator's verdicts: rows, their line numbers, error rows, blank lines.
+Checked = tuple[list[Row], list[int], "_Errors", int]
 
 
 class _Errors:

@@ -8,13 +8,11 @@ same for fresh files and compacted ones.
 
 from __future__ import annotations
 
-import awswrangler as wr
 import boto3
-import pandas as pd
 import pyarrow as pa
 
 from .ddl import TableDef
-from .parquet import COMPRESSION, arrow_schema, encode
+from .parquet import COMPRESSION, arrow_schema, conform, encode
 
 #: Each table's sort order within a file: what its queries filter on.
 SORT_KEYS = {"processed": ("event_time",), "errors": ("source_uri", "source_line")}
@@ -44,14 +42,20 @@ class Sink:
         """The S3 path of one output file: ``<location>dt=<dt>/<stem>.parquet``."""
         return f"{self.table.location.rstrip('/')}/dt={dt}/{stem}.parquet"
 
-    def write(self, path: str, frame: pd.DataFrame) -> None:
+    def write(self, path: str, rows: pa.Table) -> None:
         """Write one Parquet file with exactly the table's columns, in the declared order."""
-        rows = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        rows = conform(rows, self.schema)
         bucket, key = path.removeprefix("s3://").split("/", 1)
         self.s3.put_object(Bucket=bucket, Key=key, Body=encode(rows, self.sort_by))
 
     def register(self, dts: set[str]) -> None:
-        """Add the partitions to the Glue table (already-existing ones are fine)."""
+        """Add the partitions to the Glue table (already-existing ones are fine).
+
+        awswrangler (and pandas with it) is imported here, once per container, not on the path
+        every batch takes: rows go to Parquet straight from Arrow.
+        """
+        import awswrangler as wr
+
         new = sorted(dts - self._registered)
         if not new:
             return

@@ -178,15 +178,17 @@ def test_decompression_stops_at_the_cap_and_keeps_what_came_before() -> None:
     assert "MAX_DECOMPRESSED_BYTES=50000" in pieces[-1].detail
 
 
-def test_batches_say_whether_a_line_may_hold_an_integer_too_big_for_orjson() -> None:
-    def flags(data: bytes, read: int) -> list[bool]:
-        pieces = decompressed(read_blocks(io.BytesIO(data), read), read)
-        return [b.long_digits for b in batches(pieces, 1000, 64, 100)]
+def test_batches_say_whether_every_item_is_a_plain_line() -> None:
+    """A batch of only ``bytes`` lines is "plain": its line numbers follow from positions."""
 
-    plain = b'{"n": 1234567890123456789}\n' * 10  # 19 digits: orjson holds it
-    assert flags(plain, 7) == [False] * len(flags(plain, 7))
-    big = plain + b'{"n": 12345678901234567890}\n'
-    assert flags(big, 7)[-1] is True  # 20 digits arriving over several reads of 7 bytes
+    def plain(data: bytes) -> list[tuple[bool, int]]:
+        pieces = decompressed(read_blocks(io.BytesIO(data), 64), 64)
+        return [(b.plain, b.count) for b in batches(pieces, 100, 1 << 20, 1000)]
+
+    assert plain(b"a\nb\n" * 50) == [(True, 100)]
+    assert plain(b"a\n" + b"\n" * 40 + b"b\n") == [(False, 42)]  # a Blank run
+    assert plain(b"a\n" + b"x" * 300 + b"\nb\n") == [(False, 3)]  # a LongLine
+    assert plain(b"a\nb") == [(True, 2)]
 
 
 def test_lines_of_many_tiny_attributes_are_cut_by_their_values() -> None:

@@ -1,0 +1,530 @@
+"""The bulk path of validation: a whole batch of lines decided at once, in Arrow's C++.
+
+``validate.Validator.check`` stays the definition of what a line means; this module only makes
+the common case fast. It parses a batch's object-looking lines with ``pyarrow.json`` and accepts
+a line only when vectorised checks prove the reference would give exactly the same row. Every
+other line (every invalid one, and every one it is not sure about) is left to the reference, so
+the output never depends on which path a line took (``tests/test_columnar.py`` checks that line
+for line). A line is accepted when all of these hold:
+
+* it starts with ``{`` and ends with ``}`` (a ``\\r`` after it is fine) and pyarrow reads it as
+  one row: a part pyarrow refuses (invalid JSON, a duplicate key, a key whose type changes
+  between lines) is split around the row it names and read again, the named line left out;
+* no value is nested (their JSON text is the reference's business), every number is an integer
+  read as int64 or a finite double with a fraction (an integral double was ``1.0`` or a huge
+  integer, which the reference writes differently), keys are printable ASCII without ``"`` or
+  ``\\``;
+* its keys come in the order of the part's columns, checked by one regular expression per set of
+  present keys (that order is the order of the attributes map), and unless every column is
+  present it contains no ``null`` (Arrow cannot tell an absent key from ``"k": null``);
+* the timestamp is ``YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}][Z|+HH:MM|-HH:MM]`` or integer epoch
+  seconds or milliseconds, inside the accepted range; the level and every declared extra column
+  and custom rule pass, decided once per distinct value by the reference's own functions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from .parquet import ARROW_TYPES
+from .validate import EPOCH, LEVELS, MILLIS_THRESHOLD, Invalid, Row, Validator
+
+#: A failing part smaller than this goes to the reference whole (cheaper than reading it again).
+MIN_PART = 32
+#: Parts pyarrow may refuse per batch before the rest of the batch goes to the reference.
+MAX_FAILURES = 48
+#: Integer epochs this large could overflow int64 microseconds; the reference decides them.
+EPOCH_LIMIT = 10**15
+MAP = pa.map_(pa.string(), pa.string())
+_ROW = re.compile(r" in row (\d+)")
+_CHANGED = re.compile(r"Column\(/([^/]*)\) changed from")
+_PLAIN_KEY = re.compile(r"[ !#-\[\]-~]*")
+_ISO = (
+    r"^(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T ](?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d):"
+    r"(?P<s>[0-5]\d)(?:\.(?P<f>\d{1,6}))?(?:Z|(?P<sign>[+-])(?P<oh>[01]\d|2[0-3]):(?P<om>[0-5]\d))?$"
+)
+_OK_TYPES = (pa.types.is_string, pa.types.is_int64, pa.types.is_boolean, pa.types.is_null)
+
+
+@dataclass
+class Decided:
+    """Rows the bulk path proved valid: where they are among the lines given, and their columns
+    (``event_time``, ``level``, ``message``, ``attributes`` and the extra columns)."""
+
+    positions: np.ndarray
+    table: pa.Table
+
+
+class Columnar:
+    """Decides batches for one validator; remembers which columns pyarrow must read as text."""
+
+    def __init__(
+        self,
+        validator: Validator,
+        extra_types: Mapping[str, str],
+        min_part: int = MIN_PART,
+        max_failures: int = MAX_FAILURES,
+    ) -> None:
+        self.validator = validator
+        self.min_part, self.max_failures = min_part, max_failures
+        self.extra_types = dict(extra_types)
+        self.schema = pa.schema(
+            [
+                ("event_time", pa.timestamp("us")),
+                ("level", pa.string()),
+                ("message", pa.string()),
+                ("attributes", MAP),
+                *((name, ARROW_TYPES[t.split("(", 1)[0]]) for name, t in extra_types.items()),
+            ]
+        )
+        #: Columns pyarrow would turn into timestamps: read as strings to keep their exact text.
+        self.as_text: frozenset[str] = frozenset()
+
+    def decide(self, lines: Sequence[bytes]) -> Decided:
+        """The lines (without ``\\n``) this path can prove valid, with their columns."""
+        array, positions = _candidates(lines)
+        found = [self._accept(*parsed) for parsed in self._parse(array, positions)]
+        found = [f for f in found if f is not None and len(f.positions)]
+        if not found:
+            return Decided(np.empty(0, np.int64), self.schema.empty_table())
+        return Decided(
+            np.concatenate([f.positions for f in found]),
+            pa.concat_tables([f.table for f in found]),
+        )
+
+    def _parse(
+        self, array: pa.LargeBinaryArray, positions: np.ndarray
+    ) -> Iterator[tuple[pa.Table, pa.LargeBinaryArray, np.ndarray]]:
+        """Read parts with pyarrow; a refused part is split around the row it names."""
+        todo = [(array, positions, self.as_text)]
+        failures = 0
+        while todo:
+            part, where, text = todo.pop()
+            if len(part) == 0:
+                continue
+            try:
+                table = _read(part, text)
+            except (pa.ArrowInvalid, UnicodeError) as exc:
+                failures += 1
+                if failures <= self.max_failures and len(part) >= self.min_part:
+                    todo += _split(part, where, text, str(exc))
+                continue
+            if table.num_rows != len(part):  # a line held two objects: halve and look again
+                failures += 1
+                if failures <= self.max_failures and len(part) >= self.min_part:
+                    todo += _halves(part, where, text)
+                continue
+            dated = {f.name for f in table.schema if not _readable(f.type)} - text
+            if dated:
+                self.as_text |= dated
+                todo.append((part, where, text | dated))
+                continue
+            yield table, part, where
+
+    def _accept(
+        self, table: pa.Table, lines: pa.LargeBinaryArray, where: np.ndarray
+    ) -> Decided | None:
+        """Check a parsed part row by row, in bulk; build the columns of the rows that pass."""
+        names = table.column_names
+        if not {"timestamp", "level", "message"} <= set(names):
+            return None
+        try:
+            cols = {name: _column(table.column(name)) for name in names}
+        except pa.ArrowException:  # pyarrow built a malformed array: leave the part alone
+            return None
+        event_time, ok = self._event_time(cols["timestamp"])
+        level, level_ok = _per_value(cols["level"], _level)
+        ok &= level_ok & pa.types.is_string(cols["message"].type) & _present(cols["message"])
+        presence = np.stack([_present(cols[name]) for name in names], axis=1)
+        for i, name in enumerate(names):
+            ok &= ~presence[:, i] | _certain(name, cols[name])
+        partial = ok & ~presence.all(axis=1)
+        if partial.any():
+            ok[partial] &= ~_matches(lines.filter(pa.array(partial)), "null")
+        ordered, codes, orders = _key_orders(lines, presence, names, ok)
+        ok &= ordered
+        extras = []
+        for name, athena_type in self.extra_types.items():
+            column = cols.get(name, pa.nulls(len(where)))
+            values, good = _per_value(column, _converter(self.validator, name))
+            extras.append(values.cast(ARROW_TYPES[athena_type.split("(", 1)[0]]))
+            ok &= good
+        ok &= self._rules(cols, level, dict(zip(self.extra_types, extras, strict=True)))
+        if not ok.any():
+            return None
+        keep = pa.array(ok)
+        reserved = self.validator.reserved
+        attributes = _attributes(
+            {n: c.filter(keep) for n, c in cols.items() if n not in reserved},
+            codes[ok],
+            {code: [k for k in order if k not in reserved] for code, order in orders.items()},
+        )
+        columns = [
+            pa.array(event_time[ok], pa.timestamp("us")),
+            level.filter(keep),
+            cols["message"].filter(keep),
+            attributes,
+            *(e.filter(keep) for e in extras),
+        ]
+        return Decided(where[ok], pa.Table.from_arrays(columns, schema=self.schema))
+
+    def _event_time(self, ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Microseconds since the epoch and whether each row's timestamp is certain and in range."""
+        if pa.types.is_string(ts.type):
+            micros, ok = _iso_micros(ts)
+        elif pa.types.is_int64(ts.type):
+            value = ts.fill_null(0).to_numpy()
+            ok = _present(ts) & (np.abs(value) < EPOCH_LIMIT)
+            scale = np.where(np.abs(value) >= MILLIS_THRESHOLD, 1000, 1_000_000)
+            micros = np.where(ok, value, 0) * scale
+        else:
+            return np.zeros(len(ts), np.int64), np.zeros(len(ts), bool)
+        low = _micros(self.validator.min_timestamp)
+        high = _micros(self.validator.latest)
+        return micros, ok & (micros >= low) & (micros <= high)
+
+    def _rules(
+        self, cols: dict[str, pa.Array], level: pa.Array, extras: dict[str, pa.Array]
+    ) -> np.ndarray:
+        """Rows every custom rule passes, each rule run once per distinct value."""
+        ok = np.ones(len(level), bool)
+        absent = pa.nulls(len(level))
+        for rule in self.validator.rules:
+            field = rule.field
+            column = level if field == "level" else extras.get(field, cols.get(field, absent))
+
+            def passes(value: Any, rule: Any = rule) -> tuple[None, bool]:
+                if value is None:
+                    return None, not rule.required
+                return None, rule.check(value) is None
+
+            ok &= _per_value(column, passes)[1]
+        return ok
+
+
+def _candidates(lines: Sequence[bytes]) -> tuple[pa.LargeBinaryArray, np.ndarray]:
+    """The UTF-8 lines that start with ``{`` and end with ``}``, each with its ``\\n`` (so the
+    array's bytes are the lines as a file), and where they are in ``lines``."""
+    n = len(lines)
+    lengths = np.fromiter(map(len, lines), np.int64, n)
+    data = b"\n".join(lines) + b"\n"
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths + 1, out=offsets[1:])
+    buf = np.frombuffer(data, np.uint8)
+    last = buf[np.maximum(offsets[1:] - 2, 0)]
+    before = buf[np.maximum(offsets[1:] - 3, 0)]
+    closed = (last == ord("}")) | ((last == ord("\r")) & (before == ord("}")))
+    chosen = np.flatnonzero((lengths >= 2) & (buf[offsets[:-1]] == ord("{")) & closed)
+    array = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    if len(chosen) < n:
+        array = array.take(pa.array(chosen))
+    try:  # pyarrow's JSON reader does not check UTF-8; one cast checks every line at once
+        array.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        utf8 = np.array([_utf8(lines[i]) for i in chosen], bool)
+        array, chosen = array.filter(pa.array(utf8)), chosen[utf8]
+    return array, chosen
+
+
+def _utf8(line: bytes) -> bool:
+    """Whether the line is UTF-8 (pyarrow's JSON reader does not check)."""
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _read(part: pa.LargeBinaryArray, text: frozenset[str]) -> pa.Table:
+    offsets = _offsets(part)
+    data = part.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+    schema = pa.schema([(name, pa.string()) for name in sorted(text)])
+    return pj.read_json(
+        pa.BufferReader(data),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(len(data) + 1, 1 << 16)),
+        parse_options=pj.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=False
+        ),
+    )
+
+
+def _offsets(array: pa.Array) -> np.ndarray:
+    """The value offsets of a (large) string or binary array, as int64, slicing respected."""
+    width = np.int64 if array.type in (pa.large_binary(), pa.large_string()) else np.int32
+    raw = np.frombuffer(array.buffers()[1], width)
+    return raw[array.offset : array.offset + len(array) + 1].astype(np.int64)
+
+
+Part = tuple[pa.LargeBinaryArray, np.ndarray, frozenset[str]]
+
+
+def _split(
+    part: pa.LargeBinaryArray, where: np.ndarray, text: frozenset[str], why: str
+) -> list[Part]:
+    """What to read next after pyarrow refused ``part`` with the message ``why``.
+
+    The rows before the one it names are fine. A key that changed type splits the rest in two:
+    rows where that key holds a string and the others (which split again if they still
+    disagree); any other refusal leaves the named line to the reference. Without a row number the part is halved.
+    Every result is smaller than ``part``, so splitting ends.
+    """
+    row = _ROW.search(why)
+    at = int(row[1]) if row else -1
+    if not 0 <= at < len(part):
+        return _halves(part, where, text)
+    head: Part = (part[:at], where[:at], text)
+    skip = [head, (part[at + 1 :], where[at + 1 :], text)]
+    changed = _CHANGED.search(why)
+    if changed is None or not _PLAIN_KEY.fullmatch(changed[1]):
+        return skip
+    name, tail, rest = changed[1], part[at:], where[at:]
+    text_kind = _matches(tail, '"' + re.escape(name) + r'"\s*:\s*"')
+    if text_kind.all() or not text_kind.any():
+        return skip
+    return [
+        head,
+        (tail.filter(pa.array(text_kind)), rest[text_kind], text),
+        (tail.filter(pa.array(~text_kind)), rest[~text_kind], text - {name}),
+    ]
+
+
+def _halves(part: pa.LargeBinaryArray, where: np.ndarray, text: frozenset[str]) -> list[Part]:
+    if len(part) < 2:
+        return []
+    half = len(part) // 2
+    return [(part[:half], where[:half], text), (part[half:], where[half:], text)]
+
+
+def _column(chunked: pa.ChunkedArray) -> pa.Array:
+    """One column as one checked array; a nested column only says where it has a value (as
+    binary, a type no row is accepted with): its values are never needed, and pyarrow's JSON
+    reader can build malformed nested arrays (a list starting with null)."""
+    if pa.types.is_nested(chunked.type):
+        valid = [c.is_valid() for c in chunked.chunks] or [pa.array([], pa.bool_())]
+        empty, null = pa.scalar(b"", pa.binary()), pa.scalar(None, pa.binary())
+        return pc.if_else(pa.concat_arrays(valid), empty, null)
+    column = chunked.combine_chunks()
+    column.validate(full=True)
+    return column
+
+
+def _readable(kind: pa.DataType) -> bool:
+    """Whether pyarrow kept a value as JSON gave it (it turns some strings into timestamps)."""
+    return not (pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind))
+
+
+def _present(column: pa.Array) -> np.ndarray:
+    if pa.types.is_null(column.type):
+        return np.zeros(len(column), bool)
+    return column.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _certain(name: str, column: pa.Array) -> np.ndarray | bool:
+    """Where this column's value has exactly one text the reference would give it."""
+    if not _PLAIN_KEY.fullmatch(name):
+        return False
+    kind = column.type
+    if pa.types.is_float64(kind):
+        value = column.fill_null(0.5).to_numpy()
+        return np.isfinite(value) & (value != np.trunc(value))
+    return any(test(kind) for test in _OK_TYPES)
+
+
+def _matches(lines: pa.Array, pattern: str) -> np.ndarray:
+    found = pc.match_substring_regex(lines, pattern).fill_null(False)
+    return found.to_numpy(zero_copy_only=False)
+
+
+def _key_orders(
+    lines: pa.LargeBinaryArray, presence: np.ndarray, names: list[str], ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
+    """Rows whose keys come in the same order as the first row with the same keys present.
+
+    That first row's key order is read from its text (pyarrow's column order is not the text's:
+    columns it was told to read as strings come first); one regular expression per set of
+    present keys checks the other rows. Returns which rows passed, each row's set number and
+    each set's key order.
+    """
+    result = np.zeros(len(ok), bool)
+    if presence.shape[1] < 63:
+        codes = presence.astype(np.int64) @ (np.int64(1) << np.arange(presence.shape[1]))
+    else:
+        codes = np.unique(presence, axis=0, return_inverse=True)[1].reshape(-1)
+    codes = np.where(ok, codes, -1)
+    orders: dict[int, list[str]] = {}
+    for code in np.unique(codes[ok]).tolist():
+        chosen = codes == code
+        keys = json.loads(lines[int(np.argmax(chosen))].as_py(), object_pairs_hook=_keys)
+        if sorted(keys) != sorted(
+            n for n, here in zip(names, presence[chosen][0], strict=True) if here
+        ):
+            continue
+        orders[code] = keys
+        regex = ".*".join('"' + re.escape(key) + r'"\s*:' for key in keys)
+        subset = lines if chosen.all() else lines.filter(pa.array(chosen))
+        result[chosen] = _matches(subset, regex)
+    return result, codes, orders
+
+
+def _keys(pairs: list[tuple[str, Any]]) -> list[str]:
+    return [key for key, _ in pairs]
+
+
+def _iso_micros(ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """ISO-8601 text of the one strict form -> microseconds since the epoch, and which parsed.
+
+    The regular expression proves the layout, so the digits are read at fixed places (the
+    fraction and the offset are found from the text's length and last characters).
+    """
+    n = len(ts)
+    ok = _matches(ts, _ISO) & _present(ts)
+    if not ok.any():
+        return np.zeros(n, np.int64), ok
+    offsets = _offsets(ts)
+    starts, length = offsets[:-1], offsets[1:] - offsets[:-1]
+    buf = np.frombuffer(ts.buffers()[2], np.uint8)
+    starts = np.where(ok, starts, 0)
+    length = np.where(ok, length, 19)
+    at = lambda k: buf[starts + k].astype(np.int64)  # noqa: E731
+    digits = lambda *ks: sum((at(k) - 48) * 10 ** (len(ks) - 1 - i) for i, k in enumerate(ks))  # noqa: E731
+    year, month, day = digits(0, 1, 2, 3), digits(5, 6), digits(8, 9)
+    seconds = digits(11, 12) * 3600 + digits(14, 15) * 60 + digits(17, 18)
+    zone = np.where(at(length - 1) == ord("Z"), 1, 0)
+    signed = np.isin(at(np.maximum(length - 6, 0)), (ord("+"), ord("-"))) & (length >= 25)
+    zone = np.where(signed, 6, zone)
+    sign = np.where(at(np.maximum(length - 6, 0)) == ord("-"), -1, 1)
+    offset = np.where(
+        signed, digits(length - 5, length - 4) * 60 + digits(length - 2, length - 1), 0
+    )
+    fraction_digits = np.maximum(length - 20 - zone, 0)
+    fraction = np.zeros(n, np.int64)
+    for k in range(6):
+        here = k < fraction_digits
+        fraction += np.where(here, at(np.where(here, 20 + k, 0)) - 48, 0) * 10 ** (5 - k)
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    month = np.clip(month, 1, 12)
+    ok &= day <= _days_in_month(year, month)
+    days = _days_from_civil(year, month, day)
+    micros = (days * 86400 + seconds - sign * offset * 60) * 1_000_000 + fraction
+    return np.where(ok, micros, 0), ok
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _days_in_month(y: np.ndarray, m: np.ndarray) -> np.ndarray:
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[m]
+    return days + ((m == 2) & leap)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _level(value: Any) -> tuple[str | None, bool]:
+    """The reference's own level rule, for one distinct spelling."""
+    if type(value) is not str:
+        return None, False
+    level = LEVELS.get(value) or LEVELS.get(value.upper())
+    return level, level is not None
+
+
+def _converter(validator: Validator, name: str) -> Callable[[Any], tuple[Any, bool]]:
+    convert = dict(validator.extras)[name]
+
+    def check(value: Any) -> tuple[Any, bool]:
+        if value is None:
+            return None, True
+        converted = convert(value)
+        return (None, False) if type(converted) is Invalid else (converted, True)
+
+    return check
+
+
+def _per_value(
+    column: pa.Array, decide: Callable[[Any], tuple[Any, bool]]
+) -> tuple[pa.Array, np.ndarray]:
+    """``decide`` run once per distinct value of ``column``: the results per row, and which
+    rows passed. Nulls are decided as ``None``."""
+    if pa.types.is_null(column.type):
+        result, good = decide(None)
+        return pa.array([result] * len(column)), np.full(len(column), good)
+    encoded = column.dictionary_encode()
+    outcomes = [decide(v) for v in encoded.dictionary.to_pylist()]
+    null_outcome = decide(None)
+    outcomes.append(null_outcome)
+    index = encoded.indices.fill_null(len(outcomes) - 1).to_numpy()
+    good = np.array([g for _, g in outcomes], bool)[index]
+    values = pa.array([v for v, _ in outcomes]).take(pa.array(index))
+    return values, good
+
+
+def _attributes(
+    columns: dict[str, pa.Array], codes: np.ndarray, orders: dict[int, list[str]]
+) -> pa.MapArray:
+    """The attributes map: each row's keys in its own order (``orders`` of its ``codes``) with
+    the JSON text of their values."""
+    n = len(codes)
+    names = list(columns)
+    index = {name: i for i, name in enumerate(names)}
+    counts = np.zeros(n, np.int64)
+    for code, order in orders.items():
+        counts[codes == code] = len(order)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    key_at = np.zeros(offsets[-1], np.int64)
+    value_at = np.zeros(offsets[-1], np.int64)
+    for code, order in orders.items():
+        rows = np.flatnonzero(codes == code)
+        for slot, name in enumerate(order):
+            key_at[offsets[rows] + slot] = index[name]
+            value_at[offsets[rows] + slot] = index[name] * n + rows
+    texts = [_text(columns[name]) for name in names] or [pa.array([], pa.string())]
+    values = pa.concat_arrays(texts).take(pa.array(value_at))
+    keys = pa.array(names or [""], pa.string()).take(pa.array(key_at))
+    return pa.MapArray.from_arrays(pa.array(offsets.astype(np.int32)), keys, values).cast(MAP)
+
+
+def _text(column: pa.Array) -> pa.Array:
+    """Each value's text as the reference writes it (``validate._text``)."""
+    if pa.types.is_string(column.type):
+        return column
+    if pa.types.is_float64(column.type):
+        return pa.array(
+            [None if v is None else orjson.dumps(v).decode() for v in column.to_pylist()],
+            pa.string(),
+        )
+    if any(test(column.type) for test in _OK_TYPES):
+        return column.cast(pa.string())
+    return pa.nulls(len(column), pa.string())  # nested: no accepted row has a value here
+
+
+def rows_table(rows: Sequence[Row], schema: pa.Schema) -> pa.Table:
+    """Rows of the reference validator as the same columns ``decide`` gives."""
+    if not rows:
+        return schema.empty_table()
+    event_time, level, message, attributes, extras = zip(*rows, strict=True)
+    columns = [event_time, level, message, attributes, *zip(*extras, strict=True)]
+    return pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
