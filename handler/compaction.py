@@ -22,7 +22,6 @@ from typing import Any
 
 import boto3
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -414,7 +413,12 @@ class Compactor:
 
 
 def _fingerprint(table: pa.Table) -> tuple[int, int]:
-    """Row count and an order-free checksum of ``(source_uri, source_line)``."""
+    """Row count and an order-free checksum of ``(source_uri, source_line)``.
+
+    pandas is imported here, by the compaction function only: ingestion never needs it.
+    """
+    import pandas as pd
+
     frame = table.select(["source_uri", "source_line"]).to_pandas()
     hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return table.num_rows, int(np.sum(hashes, dtype=np.uint64))
