@@ -53,6 +53,9 @@ _CONVERT = re.compile(r"Failed to convert JSON to (\w+)")
 #: Column types worth declaring to pyarrow, and how many columns to remember at most.
 _SCALAR_TYPES = (pa.types.is_string, pa.types.is_int64, pa.types.is_float64, pa.types.is_boolean)
 MAX_LEARNED = 64
+#: A part with more distinct keys than this goes to the reference (the key-order expression
+#: would outgrow RE2, and per-column work would dominate).
+MAX_COLUMNS = 256
 _PLAIN_KEY = re.compile(r"[ !#-\[\]-~]*")
 _ISO = (
     r"^(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)[T ](?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d):"
@@ -202,7 +205,7 @@ class Columnar:
     ) -> Decided | None:
         """Check a parsed part row by row, in bulk; build the columns of the rows that pass."""
         names = table.column_names
-        if not {"timestamp", "level", "message"} <= set(names):
+        if len(names) > MAX_COLUMNS or not {"timestamp", "level", "message"} <= set(names):
             return None
         try:
             cols = {name: _column(table.column(name)) for name in names}
@@ -437,29 +440,28 @@ def _iso_micros(ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     buf = np.frombuffer(ts.buffers()[2], np.uint8)
     width = int(length.max())
     at = np.minimum(np.where(ok, offsets[:-1], 0)[:, None] + np.arange(width), len(buf) - 1)
-    chars = buf[at].astype(np.int64)
+    digit = buf[at].astype(np.int16) - 48  # one row of characters per text, digits as 0-9
     rows = np.arange(n)
-    digit = chars - 48
 
     def number(*places: int | np.ndarray) -> np.ndarray:
         value = np.zeros(n, np.int64)
         for place in places:
-            value = value * 10 + digit[rows, place]
+            value = value * 10 + (digit[:, place] if type(place) is int else digit[rows, place])
         return value
 
     year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
     seconds = number(11, 12) * 3600 + number(14, 15) * 60 + number(17, 18)
-    sign_at = np.maximum(length - 6, 0)
-    signed = (length >= 25) & np.isin(chars[rows, sign_at], (ord("+"), ord("-")))
-    zone = np.where(signed, 6, np.where(chars[rows, length - 1] == ord("Z"), 1, 0))
+    sign = digit[rows, np.maximum(length - 6, 0)] + 48
+    signed = (length >= 25) & ((sign == ord("+")) | (sign == ord("-")))
+    zone = np.where(signed, 6, np.where(digit[rows, length - 1] + 48 == ord("Z"), 1, 0))
     offset = np.where(
         signed, number(length - 5, length - 4) * 60 + number(length - 2, length - 1), 0
     )
-    offset = np.where(chars[rows, sign_at] == ord("-"), -offset, offset)
+    offset = np.where(sign == ord("-"), -offset, offset)
     fraction_digits = np.maximum(length - 20 - zone, 0)
     fraction = np.zeros(n, np.int64)
     for k in range(6):
-        place = np.minimum(20 + k, width - 1)
+        place = min(20 + k, width - 1)
         fraction = fraction * 10 + np.where(k < fraction_digits, digit[:, place], 0)
     ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
     month = np.clip(month, 1, 12)

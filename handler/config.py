@@ -7,6 +7,7 @@ with a clear message instead of half-processing objects.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ class Config:
     ``CHUNK_VALUES``              ``400000``              JSON values (commas) per batch, about
     ``MAX_DECOMPRESSED_BYTES``    ``53687091200`` (50GiB) past it: one ``decompressed_too_large`` row
     ``WORKERS``                   ``auto``                processes per big object (``auto``: CPUs)
+    ``COLUMNAR``                  ``on``                  ``off``: every line through the reference
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
     ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
     ``ATTEMPT_LEASE_SECONDS``     ``3600``                a crashed attempt's record is forgotten after
@@ -63,6 +65,7 @@ class Config:
     chunk_values: int = 400_000
     max_decompressed_bytes: int = 50 * 1024 * MiB
     workers: int = 1
+    columnar: bool = True
     min_timestamp: datetime = datetime(2000, 1, 1)
     max_future: timedelta = timedelta(days=1)
     lease: timedelta = timedelta(hours=1)
@@ -102,6 +105,7 @@ class Config:
                 env, "MAX_DECOMPRESSED_BYTES", cls.max_decompressed_bytes
             ),
             workers=_workers(env),
+            columnar=_switch(env, "COLUMNAR", cls.columnar),
             min_timestamp=_date(env, "MIN_TIMESTAMP", cls.min_timestamp),
             max_future=timedelta(
                 seconds=_positive_int(
@@ -129,11 +133,14 @@ class Config:
         )
 
     def retrying(self, session: boto3.Session) -> boto3.Session:
-        """``session``, whose clients (awswrangler's too) all retry as ``botocore_config`` says."""
-        import awswrangler as wr
+        """``session``, whose clients (awswrangler's too) all retry as ``botocore_config`` says.
 
+        awswrangler is not imported for this (ingestion imports it only to register a
+        partition, and ``handler.sink`` hands it the session's config then).
+        """
         session._session.set_default_client_config(self.botocore_config())
-        wr.config.botocore_config = self.botocore_config()
+        if "awswrangler" in sys.modules:
+            sys.modules["awswrangler"].config.botocore_config = self.botocore_config()
         return session
 
     @cached_property
@@ -188,6 +195,15 @@ def _workers(env: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"WORKERS must be a whole number of processes or 'auto', got {raw!r}")
     return int(raw)
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in {"on", "off", "true", "false", "1", "0"}:
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+    return raw in {"on", "true", "1"}
 
 
 def _date(env: Mapping[str, str], name: str, default: datetime) -> datetime:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 #: Athena column types -> Arrow types (the local engine reads tables with the same mapping).
@@ -64,8 +66,11 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def encode(table: pa.Table, sort_by: Sequence[str]) -> bytes:
-    """``table`` as one Parquet file, sorted by ``sort_by``, encoded as described above."""
-    table = table.sort_by([(name, "ascending") for name in sort_by])
+    """``table`` as one Parquet file, sorted by ``sort_by``, encoded as described above (a table
+    already in that order, as the handler hands over, is not sorted again)."""
+    keys = [(name, "ascending") for name in sort_by]
+    if not _sorted(table, keys):
+        table = table.sort_by(keys)
     encodings = _encodings(table.schema, sort_by)
     buffer = io.BytesIO()
     pq.write_table(
@@ -82,6 +87,18 @@ def encode(table: pa.Table, sort_by: Sequence[str]) -> bytes:
         use_deprecated_int96_timestamps=False,
     )
     return buffer.getvalue()
+
+
+def _sorted(table: pa.Table, keys: list[tuple[str, str]]) -> bool:
+    """Whether the rows are already in ``keys`` order (a cheap look before an expensive take)."""
+    if table.num_rows < 2:
+        return True
+    first = table.column(keys[0][0])
+    if len(keys) == 1 and first.null_count == 0 and not pa.types.is_string(first.type):
+        values = first.to_numpy()
+        return bool(np.all(values[1:] >= values[:-1]))
+    order = pc.sort_indices(table.select([k for k, _ in keys]), sort_keys=keys)
+    return bool(pc.all(pc.equal(order, pa.array(np.arange(table.num_rows)))).as_py())
 
 
 def _encodings(schema: pa.Schema, sort_by: Sequence[str]) -> dict[str, str]:

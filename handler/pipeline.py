@@ -246,7 +246,7 @@ class _Run:
         pipe = self.pipe
         pipe.validator.refresh_clock()
         texts = batch.lines if batch.plain else [x for x in batch.lines if type(x) is bytes]
-        decided = pipe.columnar.decide(cast(list[bytes], texts))
+        decided = pipe.columnar.decide(cast(list[bytes], texts) if pipe.config.columnar else [])
         fast = np.zeros(len(texts), bool)
         fast[decided.positions] = True
         if batch.plain:
@@ -316,13 +316,14 @@ class _Run:
     def _processed(
         self, decided: Decided, fast_lines: np.ndarray, rows: list[Row], row_lines: list[int]
     ) -> pa.Table:
-        """The batch's valid rows from both paths, in line order, with the loglake columns."""
+        """The batch's valid rows from both paths with the loglake columns, ordered by event
+        time and then line: the order the file is sorted in (``sink.SORT_KEYS``), in one take."""
         columnar = self.pipe.columnar
         table = pa.concat_tables([decided.table, rows_table(rows, columnar.schema)])
         lines = np.concatenate([fast_lines, np.asarray(row_lines, np.int64)])
-        if len(rows) and len(fast_lines):
-            order = np.argsort(lines, kind="stable")
-            table, lines = table.take(pa.array(order)), lines[order]
+        times = table.column("event_time").to_numpy()
+        order = np.lexsort((lines, times))
+        table, lines = table.take(pa.array(order)), lines[order]
         n = len(lines)
         uri = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), [self.source.uri])
         ingested = np.full(n, np.datetime64(self.ingested_at, "us"))
@@ -343,11 +344,12 @@ class _Run:
         assert self.attempt is not None
         pipe, name = self.pipe, f"{self.attempt.id}-{number:05d}"
         outputs: list[tuple[Sink, str, str, pa.Table]] = []
-        if processed.num_rows:
+        if processed.num_rows:  # sorted by time: each day is one slice
             days = processed.column("event_time").to_numpy().astype("datetime64[D]")
-            for day in np.unique(days):
-                rows = processed.filter(pa.array(days == day))
-                outputs.append((pipe.processed, "processed", str(day), rows))
+            starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+            for start, stop in zip(starts, [*starts[1:], len(days)], strict=True):
+                rows = processed.slice(start, stop - start)
+                outputs.append((pipe.processed, "processed", str(days[start]), rows))
         if errors.lines:
             frame = pa.table(errors.columns(self.source.uri, self.ingested_at))
             outputs.append((pipe.errors, "errors", self.upload_dt, frame))

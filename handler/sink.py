@@ -56,6 +56,7 @@ class Sink:
         """
         import awswrangler as wr
 
+        wr.config.botocore_config = self.session._session.get_default_client_config()
         new = sorted(dts - self._registered)
         if not new:
             return
