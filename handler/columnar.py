@@ -24,6 +24,7 @@ for line). A line is accepted when all of these hold:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -104,7 +105,16 @@ class Columnar:
     def decide(self, lines: Sequence[bytes]) -> Decided:
         """The lines (without ``\\n``) this path can prove valid, with their columns."""
         array, positions = _candidates(lines)
-        found = [self._accept(*parsed) for parsed in self._parse(array, positions)]
+        found = []
+        for table, part, where in self._parse(array, positions):
+            try:
+                found.append(self._accept(table, part, where))
+            except UnicodeError:  # a line is not UTF-8: read the part again without such lines
+                utf8 = np.array([_utf8(x) for x in part.to_pylist()], bool)
+                again = self._parse(part.filter(pa.array(utf8)), where[utf8])
+                for parsed in again:
+                    with contextlib.suppress(UnicodeError):  # still not: the reference takes it
+                        found.append(self._accept(*parsed))
         found = [f for f in found if f is not None and len(f.positions)]
         if not found:
             return Decided(np.empty(0, np.int64), self.schema.empty_table())
@@ -209,7 +219,9 @@ class Columnar:
             return None
         try:
             cols = {name: _column(table.column(name)) for name in names}
-        except pa.ArrowException:  # pyarrow built a malformed array: leave the part alone
+        except pa.ArrowException as exc:  # a malformed array: leave the part alone
+            if "UTF8" in str(exc) or "UTF-8" in str(exc):
+                raise UnicodeError(str(exc)) from exc
             return None
         event_time, ok = self._event_time(cols["timestamp"])
         level, level_ok = _per_value(cols["level"], _level)
@@ -282,8 +294,9 @@ class Columnar:
 
 
 def _candidates(lines: Sequence[bytes]) -> tuple[pa.LargeBinaryArray, np.ndarray]:
-    """The UTF-8 lines that start with ``{`` and end with ``}``, each with its ``\\n`` (so the
-    array's bytes are the lines as a file), and where they are in ``lines``."""
+    """The lines that start with ``{`` and end with ``}``, each with its ``\\n`` (so the array's
+    bytes are the lines as a file), and where they are in ``lines``. pyarrow's JSON reader does
+    not check UTF-8: ``_column`` does, for the strings it reads."""
     n = len(lines)
     lengths = np.fromiter(map(len, lines), np.int64, n)
     data = b"\n".join(lines) + b"\n"
@@ -299,11 +312,6 @@ def _candidates(lines: Sequence[bytes]) -> tuple[pa.LargeBinaryArray, np.ndarray
     )
     if len(chosen) < n:
         array = array.take(pa.array(chosen))
-    try:  # pyarrow's JSON reader does not check UTF-8; one cast checks every line at once
-        array.cast(pa.large_string())
-    except pa.ArrowInvalid:
-        utf8 = np.array([_utf8(lines[i]) for i in chosen], bool)
-        array, chosen = array.filter(pa.array(utf8)), chosen[utf8]
     return array, chosen
 
 

@@ -335,3 +335,10 @@ def test_lines_of_thousands_of_keys_are_left_to_the_reference() -> None:
     record |= {f"k{i}": i for i in range(3000)}
     lines = [json.dumps(record).encode()] * 3
     assert not differ(PLAIN, {}, lines, thorough=False).any()
+
+
+def test_a_line_that_is_not_utf8_leaves_the_others_accepted() -> None:
+    lines = [plain_line(i) for i in range(500)]
+    lines[250] = plain_line(250).replace(b"request 250", b"request \xff")
+    accepted = differ(PLAIN, {}, lines, thorough=False)
+    assert accepted.sum() == 499 and not accepted[250]
