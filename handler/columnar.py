@@ -105,7 +105,7 @@ class Columnar:
     def decide(self, lines: Sequence[bytes]) -> Decided:
         """The lines (without ``\\n``) this path can prove valid, with their columns."""
         array, positions = _candidates(lines)
-        found = []
+        found: list[Decided | None] = []
         for table, part, where in self._parse(array, positions):
             try:
                 found.append(self._accept(table, part, where))
@@ -115,12 +115,12 @@ class Columnar:
                 for parsed in again:
                     with contextlib.suppress(UnicodeError):  # still not: the reference takes it
                         found.append(self._accept(*parsed))
-        found = [f for f in found if f is not None and len(f.positions)]
-        if not found:
+        kept = [f for f in found if f is not None and len(f.positions)]
+        if not kept:
             return Decided(np.empty(0, np.int64), self.schema.empty_table())
         return Decided(
-            np.concatenate([f.positions for f in found]),
-            pa.concat_tables([f.table for f in found]),
+            np.concatenate([f.positions for f in kept]),
+            pa.concat_tables([f.table for f in kept]),
         )
 
     def _parse(
