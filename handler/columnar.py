@@ -104,7 +104,15 @@ class Columnar:
 
     def decide(self, lines: Sequence[bytes]) -> Decided:
         """The lines (without ``\\n``) this path can prove valid, with their columns."""
-        array, positions = _candidates(lines)
+        lengths = np.fromiter(map(len, lines), np.int64, len(lines))
+        offsets = np.zeros(len(lines) + 1, np.int64)
+        np.cumsum(lengths + 1, out=offsets[1:])
+        return self.decide_text(b"\n".join(lines) + b"\n", offsets)
+
+    def decide_text(self, text: bytes, offsets: np.ndarray) -> Decided:
+        """``decide`` for lines given as one text, each ending with ``\\n``, with the offsets
+        where they start (and, last, where the text ends): the batch as read, never cut up."""
+        array, positions = _candidates(text, offsets)
         found: list[Decided | None] = []
         for table, part, where in self._parse(array, positions):
             try:
@@ -293,26 +301,29 @@ class Columnar:
         return ok
 
 
-def _candidates(lines: Sequence[bytes]) -> tuple[pa.LargeBinaryArray, np.ndarray]:
+def _candidates(data: bytes, offsets: np.ndarray) -> tuple[pa.LargeBinaryArray, np.ndarray]:
     """The lines that start with ``{`` and end with ``}``, each with its ``\\n`` (so the array's
-    bytes are the lines as a file), and where they are in ``lines``. pyarrow's JSON reader does
-    not check UTF-8: ``_column`` does, for the strings it reads."""
-    n = len(lines)
-    lengths = np.fromiter(map(len, lines), np.int64, n)
-    data = b"\n".join(lines) + b"\n"
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lengths + 1, out=offsets[1:])
+    bytes are the lines as a file), and where they are among all lines. pyarrow's JSON reader
+    does not check UTF-8: ``_column`` does, for the strings it reads."""
+    n = len(offsets) - 1
     buf = np.frombuffer(data, np.uint8)
     last = buf[np.maximum(offsets[1:] - 2, 0)]
     before = buf[np.maximum(offsets[1:] - 3, 0)]
     closed = (last == ord("}")) | ((last == ord("\r")) & (before == ord("}")))
-    chosen = np.flatnonzero((lengths >= 2) & (buf[offsets[:-1]] == ord("{")) & closed)
+    first = buf[np.minimum(offsets[:-1], max(len(buf) - 1, 0))] == ord("{")
+    chosen = np.flatnonzero((np.diff(offsets) >= 3) & first & closed)
     array = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
     if len(chosen) < n:
         array = array.take(pa.array(chosen))
     return array, chosen
+
+
+def line_offsets(text: bytes) -> np.ndarray:
+    """Where each line of ``text`` (lines ending with ``\\n``) starts, and where the text ends."""
+    ends = np.flatnonzero(np.frombuffer(text, np.uint8) == ord("\n")) + 1
+    return np.concatenate([np.zeros(1, np.int64), ends])
 
 
 def _utf8(line: bytes) -> bool:
@@ -435,20 +446,25 @@ def _keys(pairs: list[tuple[str, Any]]) -> list[str]:
 def _iso_micros(ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """ISO-8601 text of the one strict form -> microseconds since the epoch, and which parsed.
 
-    The regular expression proves the layout, so the characters are read at fixed places: one
-    gather of the first 32 bytes of every text (the fraction and the offset are found from the
-    text's length and last characters).
+    The regular expression proves the layout, so the characters are read at fixed places from
+    a matrix of one text per row: a view of the bytes when the texts have one length (the usual
+    case), else one gather. The fraction and the offset are found from each text's length and
+    last characters.
     """
-    n = len(ts)
     ok = _matches(ts, _ISO) & _present(ts)
+    micros = np.zeros(len(ts), np.int64)
     if not ok.any():
-        return np.zeros(n, np.int64), ok
-    offsets = _offsets(ts)
-    length = np.where(ok, offsets[1:] - offsets[:-1], 19)
-    buf = np.frombuffer(ts.buffers()[2], np.uint8)
+        return micros, ok
+    texts = ts if ok.all() else ts.filter(pa.array(ok))
+    n, offsets = len(texts), _offsets(texts)
+    length = offsets[1:] - offsets[:-1]
+    buf = np.frombuffer(texts.buffers()[2], np.uint8)
     width = int(length.max())
-    at = np.minimum(np.where(ok, offsets[:-1], 0)[:, None] + np.arange(width), len(buf) - 1)
-    digit = buf[at].astype(np.int16) - 48  # one row of characters per text, digits as 0-9
+    if (length == width).all():
+        chars = buf[offsets[0] : offsets[-1]].reshape(n, width)
+    else:
+        chars = buf[np.minimum(offsets[:-1, None] + np.arange(width), len(buf) - 1)]
+    digit = chars.astype(np.int16) - 48  # one row of characters per text, digits as 0-9
     rows = np.arange(n)
 
     def number(*places: int | np.ndarray) -> np.ndarray:
@@ -471,12 +487,13 @@ def _iso_micros(ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     for k in range(6):
         place = min(20 + k, width - 1)
         fraction = fraction * 10 + np.where(k < fraction_digits, digit[:, place], 0)
-    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    good = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
     month = np.clip(month, 1, 12)
-    ok &= day <= _days_in_month(year, month)
+    good &= day <= _days_in_month(year, month)
     days = _days_from_civil(year, month, day)
-    micros = (days * 86400 + seconds - offset * 60) * 1_000_000 + fraction
-    return np.where(ok, micros, 0), ok
+    micros[ok] = np.where(good, (days * 86400 + seconds - offset * 60) * 1_000_000 + fraction, 0)
+    ok[ok] = good
+    return micros, ok
 
 
 def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
@@ -43,6 +43,15 @@ class Unreadable:
 
 
 @dataclass
+class Text:
+    """Whole lines exactly as read, each ending with ``\\n``: the common case, kept as one piece
+    (the reading process never cuts it into lines; the worker's columnar path reads it whole)."""
+
+    data: bytes
+    count: int
+
+
+@dataclass
 class Blank:
     """``count`` consecutive blank lines, counted without being kept."""
 
@@ -50,6 +59,7 @@ class Blank:
 
 
 Line = bytes | LongLine | Unreadable | Blank
+Item = Line | Text
 
 
 @dataclass
@@ -58,7 +68,8 @@ class Batch:
 
     ``count`` is the number of lines, a ``Blank`` run counting for as many lines as it holds.
     ``plain`` says every item is a ``bytes`` line (no blank run, long line or read failure), so
-    line numbers follow from positions without looking at each item.
+    line numbers follow from positions without looking at each item. A plain batch may come as
+    ``text`` instead: its lines as read, each ending with ``\\n`` (``lines`` is then empty).
     """
 
     first: int
@@ -66,6 +77,11 @@ class Batch:
     input_bytes: int
     count: int = -1
     plain: bool = False
+    text: bytes = b""
+
+    def all_lines(self) -> list[Line]:
+        """The batch's items, its text cut into lines if it came as text."""
+        return cast(list[Line], self.text[:-1].split(b"\n")) if self.text else self.lines
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -185,31 +201,69 @@ def batches(
     mark at the start of the object is dropped; ``\\r`` is left for the validator to strip.
     """
     splitter = _Splitter(max_line_bytes)
-    number, pending, size, special, values = 1, [], 0, False, 0
+    pending: list[Item] = []
+    number, weight, size, special, values = 1, 0, 0, False, 0
     for piece in _without_bom(pieces):
         ended = isinstance(piece, Unreadable)
+        out: list[Item]
         if isinstance(piece, Unreadable):
-            pending += [*splitter.finish(), piece]
+            out = [*splitter.finish(), piece]
             special = True
         else:
-            pending += splitter.feed(piece)
+            out = splitter.feed(piece)
             size += len(piece)
             values += piece.count(b",")
+        pending += out
+        weight += _weight(out)
         special = splitter.made_special() or special
         flush = size >= chunk_bytes or values >= chunk_values or ended
-        while len(pending) > chunk_lines or (flush and (pending or size)):
-            batch = Batch(number, pending[:chunk_lines], size, plain=not special)
+        while weight > chunk_lines or (flush and (pending or size)):
+            batch, pending = _take(number, pending, chunk_lines, size, special)
             yield batch
-            number, pending, size, values = number + batch.count, pending[chunk_lines:], 0, 0
+            number, weight, size, values = number + batch.count, len(pending), 0, 0
             special = special and bool(pending)
         if ended:
             return
     pending += splitter.finish()
     special = splitter.made_special() or special
     while pending or size:
-        batch = Batch(number, pending[:chunk_lines], size, plain=not special)
+        batch, pending = _take(number, pending, chunk_lines, size, special)
         yield batch
-        number, pending, size = number + batch.count, pending[chunk_lines:], 0
+        number, size = number + batch.count, 0
+
+
+def _weight(items: list[Item]) -> int:
+    """Lines in freshly split items (a ``Text``, if any, is the last one)."""
+    if items and type(items[-1]) is Text:
+        return len(items) - 1 + items[-1].count
+    return len(items)
+
+
+def _take(
+    number: int, pending: list[Item], chunk_lines: int, size: int, special: bool
+) -> tuple[Batch, list[Item]]:
+    """The next batch from ``pending`` and what is left: all of it as one text when it is only
+    whole lines as read and not too many, else at most ``chunk_lines`` items."""
+    texts = [x for x in pending if type(x) is Text]
+    if pending and len(texts) == len(pending):
+        count = sum(t.count for t in texts)
+        if count <= chunk_lines:
+            text = b"".join(t.data for t in texts)
+            return Batch(number, [], size, count=count, plain=True, text=text), []
+    lines = _expand(pending)
+    rest: list[Item] = [*lines[chunk_lines:]]
+    return Batch(number, lines[:chunk_lines], size, plain=not special), rest
+
+
+def _expand(items: list[Item]) -> list[Line]:
+    """``items`` with every ``Text`` cut into its lines."""
+    lines: list[Line] = []
+    for item in items:
+        if isinstance(item, Text):
+            lines += item.data[:-1].split(b"\n")
+        else:
+            lines.append(item)
+    return lines
 
 
 def _without_bom(pieces: Iterable[bytes | Unreadable]) -> Iterator[bytes | Unreadable]:
@@ -244,8 +298,9 @@ class _Splitter:
         made, self.special = self.special, False
         return made
 
-    def feed(self, piece: bytes) -> list[Line]:
-        out: list[Line] = []
+    def feed(self, piece: bytes) -> list[Item]:
+        """The items the piece completes; a ``Text``, if any, comes last."""
+        out: list[Item] = []
         if self.long is not None:
             cut = piece.find(b"\n")
             if cut < 0:
@@ -256,8 +311,12 @@ class _Splitter:
             self.special = True
             self.long, piece = None, piece[cut + 1 :]
         data = self.partial + piece if self.partial else piece
-        if data.count(b"\n") * 8 > len(data):  # lines of under 8 bytes on average: blank runs?
+        newlines = data.count(b"\n")
+        if newlines * 8 > len(data):  # lines of under 8 bytes on average: blank runs?
             self.partial = self._split_runs(data, out)
+        elif newlines and not self._may_hold_long_line(data, cut := data.rfind(b"\n") + 1):
+            out.append(Text(data[:cut], newlines))
+            self.partial = data[cut:]
         else:
             self.partial = self._split(data, out)
         if len(self.partial) > self.max:
@@ -265,7 +324,15 @@ class _Splitter:
             self.partial = b""
         return out
 
-    def _split(self, data: bytes, out: list[Line]) -> bytes:
+    def _may_hold_long_line(self, data: bytes, end: int) -> bool:
+        """Whether the whole lines in ``data[:end]`` may include one over the limit: such a line
+        covers a whole aligned window of half the limit without a newline; a few ``find``
+        calls look."""
+        window = max(1, self.max // 2)
+        starts = range(0, end - window + 1, window)
+        return any(data.find(b"\n", i, i + window) < 0 for i in starts)
+
+    def _split(self, data: bytes, out: list[Item]) -> bytes:
         """Append the complete lines of ``data`` to ``out``; return the unfinished last one."""
         parts = data.split(b"\n")
         partial = parts.pop()
@@ -276,7 +343,7 @@ class _Splitter:
             out.extend(parts)
         return partial
 
-    def _split_runs(self, data: bytes, out: list[Line]) -> bytes:
+    def _split_runs(self, data: bytes, out: list[Item]) -> bytes:
         """Like ``_split``, but a run of blank lines becomes one ``Blank`` (found by a regex and
         counted with ``bytes.count``, never looked at line by line)."""
         start = 0

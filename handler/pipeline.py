@@ -22,7 +22,7 @@ import boto3
 import numpy as np
 import pyarrow as pa
 
-from .columnar import Columnar, Decided, rows_table
+from .columnar import Columnar, Decided, line_offsets, rows_table
 from .config import Config
 from .fingerprint import fingerprint
 from .ledger import Attempt, Ledger, deliver
@@ -245,16 +245,32 @@ class _Run:
         """
         pipe = self.pipe
         pipe.validator.refresh_clock()
-        texts = batch.lines if batch.plain else [x for x in batch.lines if type(x) is bytes]
-        decided = pipe.columnar.decide(cast(list[bytes], texts) if pipe.config.columnar else [])
-        fast = np.zeros(len(texts), bool)
-        fast[decided.positions] = True
-        if batch.plain:
-            numbers = np.arange(batch.first, batch.first + len(texts))
+        if batch.text:  # the batch as read: decided whole, only the lines left over are cut out
+            text, offsets = batch.text, line_offsets(batch.text)
+            on = pipe.config.columnar
+            decided = pipe.columnar.decide_text(text, offsets) if on else pipe.columnar.decide([])
+            fast = np.zeros(len(offsets) - 1, bool)
+            fast[decided.positions] = True
             rest = np.flatnonzero(~fast).tolist()
-            found = self._check(zip(numbers[rest].tolist(), [texts[i] for i in rest], strict=True))
+            bounds = offsets.tolist()
+            cut = [text[bounds[i] : bounds[i + 1] - 1] for i in rest]
+            numbers = np.arange(batch.first, batch.first + batch.count)
+            found = self._check(zip(numbers[rest].tolist(), cut, strict=True))
         else:
-            numbers, found = self._check_mixed(batch, fast)
+            plain = batch.plain
+            texts = batch.lines if plain else [x for x in batch.lines if type(x) is bytes]
+            lines = cast(list[bytes], texts) if pipe.config.columnar else []
+            decided = pipe.columnar.decide(lines)
+            fast = np.zeros(len(texts), bool)
+            fast[decided.positions] = True
+            if plain:
+                numbers = np.arange(batch.first, batch.first + len(texts))
+                rest = np.flatnonzero(~fast).tolist()
+                found = self._check(
+                    zip(numbers[rest].tolist(), [texts[i] for i in rest], strict=True)
+                )
+            else:
+                numbers, found = self._check_mixed(batch, fast)
         rows, row_lines, errors, blank = found
         part = Part(
             lines=batch.count,

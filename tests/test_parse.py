@@ -21,9 +21,9 @@ def lines_of(
     expected_first = 1
     for batch in batches(pieces, max_line, chunk, chunk_lines):
         assert batch.first == expected_first
-        assert len(batch.lines) <= chunk_lines
+        assert len(batch.all_lines()) <= chunk_lines
         expected_first += batch.count
-        for line in batch.lines:
+        for line in batch.all_lines():
             out.extend([b""] * line.count if isinstance(line, Blank) else [line])
     return out
 
@@ -157,8 +157,8 @@ def test_megabytes_of_newlines_are_a_few_blank_runs_not_millions_of_lines() -> N
     pieces = decompressed(read_blocks(io.BytesIO(gzip.compress(data)), 1 << 16), 1 << 20)
     found = list(batches(pieces, 1000, 1 << 20, 1000))
     assert sum(b.count for b in found) == 8_001_002
-    assert sum(len(b.lines) for b in found) < 100  # runs are counted, never kept line by line
-    kept = [x for b in found for x in b.lines if not isinstance(x, Blank)]
+    assert sum(len(b.all_lines()) for b in found) < 100  # runs are counted, never kept
+    kept = [x for b in found for x in b.all_lines() if not isinstance(x, Blank)]
     assert kept[0] == b'{"a":1}' and kept[-1] == b"last"
 
 
@@ -199,3 +199,20 @@ def test_lines_of_many_tiny_attributes_are_cut_by_their_values() -> None:
     assert sum(b.count for b in found) == 50
     assert max(b.count for b in found) <= 10 + 1  # 10,000 values, plus what one piece adds
     assert len(found) >= 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 90), max_size=40),
+    st.integers(1, 300),
+    st.integers(1, 60),
+    st.integers(16, 400),
+)
+def test_lines_of_any_lengths_read_in_any_pieces_come_out_exactly(
+    lengths: list[int], read: int, max_line: int, chunk: int
+) -> None:
+    """Whole pieces kept as text or cut into lines, long lines found wherever they fall."""
+    lines = [bytes([97 + i % 26]) * n for i, n in enumerate(lengths)]
+    out = lines_of(b"".join(x + b"\n" for x in lines), read, chunk, max_line, chunk_lines=7)
+    expected = [x if len(x) <= max_line else len(x) for x in lines]
+    assert [x.length if isinstance(x, LongLine) else x for x in out] == expected
