@@ -243,34 +243,8 @@ class _Run:
         The columnar path decides the lines it can prove valid in bulk; every other line goes
         through the reference validator, in line order (so the first errors are the samples).
         """
-        pipe = self.pipe
-        pipe.validator.refresh_clock()
-        if batch.text:  # the batch as read: decided whole, only the lines left over are cut out
-            text, offsets = batch.text, line_offsets(batch.text)
-            on = pipe.config.columnar
-            decided = pipe.columnar.decide_text(text, offsets) if on else pipe.columnar.decide([])
-            fast = np.zeros(len(offsets) - 1, bool)
-            fast[decided.positions] = True
-            rest = np.flatnonzero(~fast).tolist()
-            bounds = offsets.tolist()
-            cut = [text[bounds[i] : bounds[i + 1] - 1] for i in rest]
-            numbers = np.arange(batch.first, batch.first + batch.count)
-            found = self._check(zip(numbers[rest].tolist(), cut, strict=True))
-        else:
-            plain = batch.plain
-            texts = batch.lines if plain else [x for x in batch.lines if type(x) is bytes]
-            lines = cast(list[bytes], texts) if pipe.config.columnar else []
-            decided = pipe.columnar.decide(lines)
-            fast = np.zeros(len(texts), bool)
-            fast[decided.positions] = True
-            if plain:
-                numbers = np.arange(batch.first, batch.first + len(texts))
-                rest = np.flatnonzero(~fast).tolist()
-                found = self._check(
-                    zip(numbers[rest].tolist(), [texts[i] for i in rest], strict=True)
-                )
-            else:
-                numbers, found = self._check_mixed(batch, fast)
+        self.pipe.validator.refresh_clock()
+        decided, numbers, found = self._decide_text(batch) if batch.text else self._decide(batch)
         rows, row_lines, errors, blank = found
         part = Part(
             lines=batch.count,
@@ -284,6 +258,33 @@ class _Run:
             processed = self._processed(decided, numbers[decided.positions], rows, row_lines)
             self._write(number, processed, errors, claim, part)
         return part
+
+    def _decide_text(self, batch: Batch) -> tuple[Decided, np.ndarray, Checked]:
+        """A batch as read: decided whole, only the lines left over cut out of the text.
+        Returns what the columnar path proved, every line's number, the reference's verdicts."""
+        text, offsets = batch.text, line_offsets(batch.text)
+        columnar = self.pipe.columnar
+        on = self.pipe.config.columnar
+        decided = columnar.decide_text(text, offsets) if on else columnar.decide([])
+        rest = _left_over(decided, len(offsets) - 1)
+        bounds = offsets.tolist()
+        numbers = np.arange(batch.first, batch.first + batch.count)
+        lines = [text[bounds[i] : bounds[i + 1] - 1] for i in rest]
+        return decided, numbers, self._check(zip(numbers[rest].tolist(), lines, strict=True))
+
+    def _decide(self, batch: Batch) -> tuple[Decided, np.ndarray, Checked]:
+        """``_decide_text`` for a batch of items (lines cut up, blank runs, long lines)."""
+        texts = batch.lines if batch.plain else [x for x in batch.lines if type(x) is bytes]
+        lines = cast(list[bytes], texts) if self.pipe.config.columnar else []
+        decided = self.pipe.columnar.decide(lines)
+        if not batch.plain:
+            fast = np.zeros(len(texts), bool)
+            fast[decided.positions] = True
+            return decided, *self._check_mixed(batch, fast)
+        rest = _left_over(decided, len(texts))
+        numbers = np.arange(batch.first, batch.first + len(texts))
+        picked = [texts[i] for i in rest]
+        return decided, numbers, self._check(zip(numbers[rest].tolist(), picked, strict=True))
 
     def _check(self, numbered: Iterable[tuple[int, Line]]) -> Checked:
         """The reference validator over ``(line number, item)`` pairs, in line order."""
@@ -415,6 +416,13 @@ class _Errors:
             "source_line": self.lines,
             "ingested_at": [ingested_at] * n,
         }
+
+
+def _left_over(decided: Decided, count: int) -> list[int]:
+    """Positions of the ``count`` lines the columnar path did not prove valid."""
+    fast = np.zeros(count, bool)
+    fast[decided.positions] = True
+    return np.flatnonzero(~fast).tolist()
 
 
 @contextmanager
