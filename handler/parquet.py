@@ -68,9 +68,7 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def encode(table: pa.Table, sort_by: Sequence[str]) -> bytes:
     """``table`` as one Parquet file, sorted by ``sort_by``, encoded as described above (a table
     already in that order, as the handler hands over, is not sorted again)."""
-    keys = [(name, "ascending") for name in sort_by]
-    if not _sorted(table, keys):
-        table = table.sort_by(keys)
+    table = _in_order(table, [(name, "ascending") for name in sort_by])
     encodings = _encodings(table.schema, sort_by)
     buffer = io.BytesIO()
     pq.write_table(
@@ -89,16 +87,20 @@ def encode(table: pa.Table, sort_by: Sequence[str]) -> bytes:
     return buffer.getvalue()
 
 
-def _sorted(table: pa.Table, keys: list[tuple[str, str]]) -> bool:
-    """Whether the rows are already in ``keys`` order (a cheap look before an expensive take)."""
+def _in_order(table: pa.Table, keys: list[tuple[str, str]]) -> pa.Table:
+    """``table`` sorted by ``keys``; the rows are only moved (an expensive take) when they are
+    not in that order already, which one numeric key shows without sorting."""
     if table.num_rows < 2:
-        return True
+        return table
     first = table.column(keys[0][0])
     if len(keys) == 1 and first.null_count == 0 and not pa.types.is_string(first.type):
         values = first.to_numpy()
-        return bool(np.all(values[1:] >= values[:-1]))
+        if np.all(values[1:] >= values[:-1]):
+            return table
     order = pc.sort_indices(table.select([k for k, _ in keys]), sort_keys=keys)
-    return bool(pc.all(pc.equal(order, pa.array(np.arange(table.num_rows)))).as_py())
+    if pc.all(pc.equal(order, pa.array(np.arange(table.num_rows)))).as_py():
+        return table
+    return table.take(order)
 
 
 def _encodings(schema: pa.Schema, sort_by: Sequence[str]) -> dict[str, str]:

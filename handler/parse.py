@@ -81,7 +81,7 @@ class Batch:
 
     def all_lines(self) -> list[Line]:
         """The batch's items, its text cut into lines if it came as text."""
-        return cast(list[Line], self.text[:-1].split(b"\n")) if self.text else self.lines
+        return cast(list[Line], _cut(self.text)) if self.text else self.lines
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -260,10 +260,15 @@ def _expand(items: list[Item]) -> list[Line]:
     lines: list[Line] = []
     for item in items:
         if isinstance(item, Text):
-            lines += item.data[:-1].split(b"\n")
+            lines += _cut(item.data)
         else:
             lines.append(item)
     return lines
+
+
+def _cut(text: bytes) -> list[bytes]:
+    """Lines that each end with ``\\n``, without it."""
+    return text[:-1].split(b"\n")
 
 
 def _without_bom(pieces: Iterable[bytes | Unreadable]) -> Iterator[bytes | Unreadable]:

@@ -244,7 +244,7 @@ class _Run:
         through the reference validator, in line order (so the first errors are the samples).
         """
         self.pipe.validator.refresh_clock()
-        decided, numbers, found = self._decide_text(batch) if batch.text else self._decide(batch)
+        decided, numbers, found = self._decide(batch)
         rows, row_lines, errors, blank = found
         part = Part(
             lines=batch.count,
@@ -259,32 +259,27 @@ class _Run:
             self._write(number, processed, errors, claim, part)
         return part
 
-    def _decide_text(self, batch: Batch) -> tuple[Decided, np.ndarray, Checked]:
-        """A batch as read: decided whole, only the lines left over cut out of the text.
-        Returns what the columnar path proved, every line's number, the reference's verdicts."""
-        text, offsets = batch.text, line_offsets(batch.text)
+    def _decide(self, batch: Batch) -> tuple[Decided, np.ndarray, Checked]:
+        """What the columnar path proved, every line's number, and the reference's verdicts on
+        the rest. A batch of lines only goes whole as text (as it was read, or joined)."""
+        if batch.text or batch.plain:
+            text = batch.text or b"".join(line + b"\n" for line in cast(list[bytes], batch.lines))
+            return self._decide_text(batch.first, text)
+        texts = [x for x in batch.lines if type(x) is bytes]
+        decided = self.pipe.columnar.decide(texts if self.pipe.config.columnar else [])
+        return decided, *self._check_mixed(batch, _proven(decided, len(texts)))
+
+    def _decide_text(self, first: int, text: bytes) -> tuple[Decided, np.ndarray, Checked]:
+        """``_decide`` for lines given as one text: only the lines left over are cut out of it."""
+        offsets = line_offsets(text)
         columnar = self.pipe.columnar
         on = self.pipe.config.columnar
         decided = columnar.decide_text(text, offsets) if on else columnar.decide([])
-        rest = _left_over(decided, len(offsets) - 1)
+        rest = np.flatnonzero(~_proven(decided, len(offsets) - 1)).tolist()
         bounds = offsets.tolist()
-        numbers = np.arange(batch.first, batch.first + batch.count)
+        numbers = np.arange(first, first + len(offsets) - 1)
         lines = [text[bounds[i] : bounds[i + 1] - 1] for i in rest]
         return decided, numbers, self._check(zip(numbers[rest].tolist(), lines, strict=True))
-
-    def _decide(self, batch: Batch) -> tuple[Decided, np.ndarray, Checked]:
-        """``_decide_text`` for a batch of items (lines cut up, blank runs, long lines)."""
-        texts = batch.lines if batch.plain else [x for x in batch.lines if type(x) is bytes]
-        lines = cast(list[bytes], texts) if self.pipe.config.columnar else []
-        decided = self.pipe.columnar.decide(lines)
-        if not batch.plain:
-            fast = np.zeros(len(texts), bool)
-            fast[decided.positions] = True
-            return decided, *self._check_mixed(batch, fast)
-        rest = _left_over(decided, len(texts))
-        numbers = np.arange(batch.first, batch.first + len(texts))
-        picked = [texts[i] for i in rest]
-        return decided, numbers, self._check(zip(numbers[rest].tolist(), picked, strict=True))
 
     def _check(self, numbered: Iterable[tuple[int, Line]]) -> Checked:
         """The reference validator over ``(line number, item)`` pairs, in line order."""
@@ -418,11 +413,11 @@ class _Errors:
         }
 
 
-def _left_over(decided: Decided, count: int) -> list[int]:
-    """Positions of the ``count`` lines the columnar path did not prove valid."""
+def _proven(decided: Decided, count: int) -> np.ndarray:
+    """Which of ``count`` lines the columnar path proved valid."""
     fast = np.zeros(count, bool)
     fast[decided.positions] = True
-    return np.flatnonzero(~fast).tolist()
+    return fast
 
 
 @contextmanager

@@ -117,18 +117,14 @@ class Validator:
         """Move "now" forward; called once per batch so long runs judge the future correctly."""
         self.latest = datetime.now(UTC).replace(tzinfo=None) + self.max_future
 
-    def check(self, line: bytes, exact: bool = True) -> Row | Invalid | None:
-        """Validate one line (without its ``\\n``); ``None`` means blank. Never raises.
-
-        ``exact=False`` skips looking for integers too big for orjson: the caller knows the line
-        has no run of 20 digits (``Batch.long_digits``), and the look costs more than the parse.
-        """
+    def check(self, line: bytes) -> Row | Invalid | None:
+        """Validate one line (without its ``\\n``); ``None`` means blank. Never raises."""
         try:
-            return self._check(line, exact)
+            return self._check(line)
         except Exception as exc:  # the safety net: one strange line never fails its object
             return _unprocessable(exc)
 
-    def _check(self, line: bytes, exact: bool) -> Row | Invalid | None:
+    def _check(self, line: bytes) -> Row | Invalid | None:
         """The checks themselves. Hot path: keep it lean."""
         try:
             obj = orjson.loads(line)
@@ -139,7 +135,7 @@ class Validator:
             if obj is None:
                 return _undecodable(line, exc)
         else:
-            if exact and _LONG_DIGITS.search(line) is not None:
+            if _LONG_DIGITS.search(line) is not None:
                 obj = _exact(line, obj)
         if type(obj) is not dict:
             return Invalid("not_an_object", f"expected a JSON object, got {_json_kind(obj)}")
