@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import boto3
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import sqlglot
 from pyarrow import fs
@@ -22,6 +23,10 @@ from sqlglot.errors import ErrorLevel
 from handler.parquet import ARROW_TYPES
 
 from .queries import QueryError, SavedQuery, to_qmark
+
+
+#: Athena's (Trino's) per-file pseudo-columns, which the local engine provides too.
+PSEUDO_COLUMNS = pa.schema([("$path", pa.string()), ("$file_size", pa.int64())])
 
 
 class Engine(Protocol):
@@ -134,19 +139,27 @@ class LocalEngine:
             ) from None
         location = meta["StorageDescriptor"]["Location"]
         schema = _schema(meta)
-        files = [
-            f for prefix in self._partition_locations(table, location) for f in self._files(prefix)
-        ]
+        files = {
+            path: size
+            for prefix in self._partition_locations(table, location)
+            for path, size in self._files(prefix).items()
+        }
         if not files:
             return schema.empty_table()
-        return ds.dataset(
-            files,
-            schema=schema,
-            filesystem=self.fs,
-            format="parquet",
-            partitioning=ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive"),
-            partition_base_dir=_strip(location),
-        )
+        hive = ds.HivePartitioning(pa.schema([schema.field("dt")]))
+        base = _strip(location)
+        parquet = ds.ParquetFileFormat()
+        fragments = [
+            parquet.make_fragment(
+                path,
+                self.fs,
+                partition_expression=hive.parse(path.removeprefix(base).lstrip("/"))
+                & (pc.field("$path") == f"s3://{path}")
+                & (pc.field("$file_size") == size),
+            )
+            for path, size in sorted(files.items())
+        ]
+        return ds.FileSystemDataset(fragments, schema, parquet, self.fs)
 
     def _partition_locations(self, table: str, location: str) -> list[str]:
         pages = self.glue.get_paginator("get_partitions").paginate(
@@ -155,13 +168,14 @@ class LocalEngine:
         found = [p["StorageDescriptor"]["Location"] for page in pages for p in page["Partitions"]]
         return sorted(found) or [location]
 
-    def _files(self, prefix: str) -> list[str]:
+    def _files(self, prefix: str) -> dict[str, int]:
+        """Every Parquet file under ``prefix`` and its size in bytes."""
         selector = fs.FileSelector(_strip(prefix), recursive=True, allow_not_found=True)
-        return sorted(
-            info.path
+        return {
+            info.path: info.size
             for info in self.fs.get_file_info(selector)
             if info.type == fs.FileType.File and info.path.endswith(".parquet")
-        )
+        }
 
 
 def _schema(meta: dict[str, Any]) -> pa.Schema:
@@ -174,7 +188,7 @@ def _schema(meta: dict[str, Any]) -> pa.Schema:
                 f"the local engine cannot read column {column['Name']} of type {type_}"
             )
         fields.append(pa.field(column["Name"], ARROW_TYPES[type_]))
-    return pa.schema(fields)
+    return pa.schema(fields + list(PSEUDO_COLUMNS))
 
 
 def _strip(uri: str) -> str:

@@ -217,6 +217,107 @@ def test_search_messages_and_injection_is_data(fixture_lake: LocalEngine) -> Non
     assert run(fixture_lake, "top_messages", level="error' OR '1'='1", day="2025-07-21") == []
 
 
+def test_report_headline(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "report_headline", start="2025-07-20", end=TODAY) == [
+        {"valid_rows": 10, "invalid_lines": 3, "invalid_pct": 23.08, "sources": 2, "days": 2}
+    ]
+    assert run(fixture_lake, "report_headline", start="2025-07-21", end="2025-07-21") == [
+        {"valid_rows": 6, "invalid_lines": 0, "invalid_pct": 0.0, "sources": 2, "days": 1}
+    ]
+    assert run(fixture_lake, "report_headline", start="2020-01-01", end="2020-01-02") == [
+        {"valid_rows": 0, "invalid_lines": 0, "invalid_pct": None, "sources": 0, "days": 0}
+    ]
+
+
+def test_volume_by_level(fixture_lake: LocalEngine) -> None:
+    assert run(
+        fixture_lake, "volume_by_level", start="2025-07-20", end="2025-07-21", bucket="day"
+    ) == [
+        {"bucket_start": "2025-07-20T00:00:00", "level": "ERROR", "row_count": 1},
+        {"bucket_start": "2025-07-20T00:00:00", "level": "INFO", "row_count": 2},
+        {"bucket_start": "2025-07-20T00:00:00", "level": "WARN", "row_count": 1},
+        {"bucket_start": "2025-07-21T00:00:00", "level": "DEBUG", "row_count": 1},
+        {"bucket_start": "2025-07-21T00:00:00", "level": "ERROR", "row_count": 4},
+        {"bucket_start": "2025-07-21T00:00:00", "level": "INFO", "row_count": 1},
+    ]
+    hourly = run(fixture_lake, "volume_by_level", start="2025-07-21", end="2025-07-21")
+    assert [(r["bucket_start"], r["level"], r["row_count"]) for r in hourly] == [
+        ("2025-07-21T10:00:00", "DEBUG", 1),
+        ("2025-07-21T10:00:00", "ERROR", 1),
+        ("2025-07-21T10:00:00", "INFO", 1),
+        ("2025-07-21T11:00:00", "ERROR", 3),
+    ]
+
+
+def test_error_rate(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "error_rate", start="2025-07-20", end="2025-07-21", bucket="day") == [
+        {"bucket_start": "2025-07-20T00:00:00", "total": 4, "errors": 1, "error_pct": 25.0},
+        {"bucket_start": "2025-07-21T00:00:00", "total": 6, "errors": 4, "error_pct": 66.67},
+    ]
+
+
+def test_invalid_by_code(fixture_lake: LocalEngine) -> None:
+    rows = run(fixture_lake, "invalid_by_code", start=TODAY, end=TODAY, bucket="day")
+    assert [(r["bucket_start"][:10], r["error_code"], r["lines"]) for r in rows] == [
+        (TODAY, "bad_level", 1),
+        (TODAY, "invalid_json", 1),
+        (TODAY, "missing_field:level", 1),
+    ]
+
+
+def test_invalid_share_by_source(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "invalid_share_by_source", start="2025-07-20", end=TODAY) == [
+        {
+            "source_uri": "s3://loglake-raw/sample_log.log",
+            "valid": 3,
+            "invalid": 1,
+            "invalid_pct": 25.0,
+        },
+        {"source_uri": "s3://loglake-raw/app.log", "valid": 7, "invalid": 2, "invalid_pct": 22.22},
+    ]
+
+
+def test_top_error_messages(fixture_lake: LocalEngine) -> None:
+    assert run(fixture_lake, "top_error_messages", start="2025-07-20", end="2025-07-21") == [
+        {"level": "ERROR", "message": "Payment failed", "occurrences": 3},
+        {"level": "ERROR", "message": "Database timeout", "occurrences": 1},
+        {"level": "ERROR", "message": "Failed to connect to database", "occurrences": 1},
+    ]
+
+
+def test_ingestion_lag(fixture_lake: LocalEngine) -> None:
+    rows = run(fixture_lake, "ingestion_lag", start="2025-07-20", end="2025-07-21", bucket="day")
+    assert [(r["bucket_start"], r["row_count"]) for r in rows] == [
+        ("2025-07-20T00:00:00", 4),
+        ("2025-07-21T00:00:00", 6),
+    ]
+    ingested = datetime.now(UTC).replace(tzinfo=None)
+    newest = datetime(2025, 7, 21, 11, 20)
+    oldest = datetime(2025, 7, 20, 9, 15)
+    for row in rows:
+        assert row["p50_s"] <= row["p90_s"] <= row["p99_s"] <= row["max_s"]
+    assert abs(rows[0]["max_s"] - (ingested - oldest).total_seconds()) < 600
+    assert abs(rows[1]["p50_s"] - (ingested - newest).total_seconds()) < 3 * 3600
+
+
+def test_partition_files(fixture_lake: LocalEngine) -> None:
+    rows = run(fixture_lake, "partition_files", start="2025-07-20", end=TODAY)
+    assert [(r["table_name"], r["dt"], r["files"], r["small_files"]) for r in rows] == [
+        ("errors_logs", TODAY, 2, 2),
+        ("processed_logs", "2025-07-20", 1, 1),
+        ("processed_logs", "2025-07-21", 2, 2),
+    ]
+    s3 = fixture_lake.session.client("s3")
+    listed = s3.list_objects_v2(Bucket="loglake-processed", Prefix="processed/dt=2025-07-21/")
+    assert rows[2]["bytes"] == sum(o["Size"] for o in listed["Contents"])
+    assert (
+        run(fixture_lake, "partition_files", start="2025-07-20", end=TODAY, small_mb="1")[0][
+            "small_files"
+        ]
+        == 2
+    )
+
+
 def test_every_shipped_query_has_a_golden_test() -> None:
     """A golden test is a test function of this module named after its query (test_<name>...)."""
     tests = [
