@@ -24,7 +24,6 @@ from handler.parquet import ARROW_TYPES
 
 from .queries import QueryError, SavedQuery, to_qmark
 
-
 #: Athena's (Trino's) per-file pseudo-columns, which the local engine provides too.
 PSEUDO_COLUMNS = pa.schema([("$path", pa.string()), ("$file_size", pa.int64())])
 
