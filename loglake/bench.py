@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from . import bench_lake
@@ -52,8 +53,9 @@ BAD = [
 ]
 
 
-def generate(path: Path, lines: int, seed: int = 7) -> None:
-    """Write ``lines`` NDJSON lines (~150 bytes each, 2% bad lines of mixed kinds) over 7 days."""
+def generate(path: Path, lines: int, seed: int = 7, first_day: date = date(2025, 7, 15)) -> None:
+    """Write ``lines`` NDJSON lines (~150 bytes each, 2% bad lines of mixed kinds) over the 7 days
+    from ``first_day``."""
     if path.exists() and path.stat().st_size > 0:
         return
     rng = random.Random(seed)
@@ -63,9 +65,9 @@ def generate(path: Path, lines: int, seed: int = 7) -> None:
             if rng.random() < 0.02:
                 out.write(rng.choice(BAD) + "\n")
                 continue
-            day = 15 + i * 7 // lines
+            day = first_day + timedelta(days=i * 7 // lines)
             record = {
-                "timestamp": f"2025-07-{day:02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:"
+                "timestamp": f"{day}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:"
                 f"{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z",
                 "level": rng.choice(LEVELS),
                 "message": rng.choice(MESSAGES),

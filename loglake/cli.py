@@ -320,6 +320,94 @@ def query(
         click.echo(text, nl=not text.endswith("\n"))
 
 
+@main.command()
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First day (UTC), YYYY-MM-DD.  [default: 7 days before --until]",
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC).  [default: today]"
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "athena"]),
+    default="local",
+    show_default=True,
+    help="local: DuckDB over the lake's files (works on the local stack); athena: Athena.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("loglake-report.html"),
+    show_default=True,
+    help="The HTML file to write.",
+)
+@click.option("--open", "open_it", is_flag=True, help="Open the page in the default browser.")
+@click.option(
+    "--workgroup",
+    default=lambda: _settings().athena_workgroup,
+    show_default="ATHENA_WORKGROUP or primary",
+    help="Athena workgroup (Athena only).",
+)
+@click.option(
+    "--s3-output",
+    default=lambda: _settings().athena_output,
+    help="Athena result location, unless the workgroup enforces one (ATHENA_OUTPUT).",
+)
+def report(
+    since: datetime | None,
+    until: datetime | None,
+    engine: str,
+    output: Path,
+    open_it: bool,
+    workgroup: str,
+    s3_output: str | None,
+) -> None:
+    """Write one self-contained HTML page of charts over the lake: log volume by level, error
+    rate, invalid lines by code and by source, top errors, ingestion lag and files per partition.
+
+    Every number on it comes from a saved query, named under its chart. The page works offline
+    (the charting library is inside it) and can be mailed.
+
+    Examples:
+
+        \b
+        loglake report --open
+
+        \b
+        loglake report --since 2025-07-15 --until 2025-07-21 -o week.html
+
+        \b
+        loglake report --engine athena --since 2025-07-01 --until 2025-07-31
+    """
+    import webbrowser
+
+    from handler.config import Config
+
+    from .report import write_report
+    from .target import session
+
+    def progress(number: int, total: int, line: str) -> None:
+        click.echo(f"[{number}/{total}] {line}", err=True)
+
+    written = write_report(
+        output,
+        since.date() if since else None,
+        until.date() if until else None,
+        engine,
+        session(),
+        Config.from_env().glue_database,
+        progress,
+        workgroup,
+        s3_output,
+    )
+    click.echo(f"wrote {written.resolve()} ({written.stat().st_size / 1e6:.1f} MB)")
+    if open_it:
+        webbrowser.open(written.resolve().as_uri())
+
+
 @main.group(cls=LoglakeGroup)
 def local() -> None:
     """Run the whole pipeline on this machine: moto's server plays S3, SQS and Glue."""
@@ -717,9 +805,18 @@ def compact(
 
 @main.command()
 @click.option("--lines", default=3000, show_default=True, help="Generated lines per file.")
-def demo(lines: int) -> None:
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    default=Path("loglake-report.html"),
+    show_default=True,
+    help="Where the report page is written.",
+)
+def demo(lines: int, report_path: Path) -> None:
     """Start the local stack on a free port, upload the tutorial's sample plus generated logs,
-    wait for the event path to process them, and print saved queries' results.
+    wait for the event path to process them, print saved queries' results and write the report
+    page (`loglake report`).
 
     Example:
 
@@ -728,7 +825,7 @@ def demo(lines: int) -> None:
     """
     from .local.demo import run_demo
 
-    run_demo(lines)
+    run_demo(lines, report_path)
 
 
 @main.group(cls=LoglakeGroup)

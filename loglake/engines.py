@@ -209,6 +209,19 @@ def _s3_filesystem(session: boto3.Session) -> fs.S3FileSystem:
     return fs.S3FileSystem(**options)
 
 
+def engine_for(
+    engine: str,
+    session: boto3.Session,
+    database: str,
+    workgroup: str = "primary",
+    s3_output: str | None = None,
+) -> LocalEngine | AthenaEngine:
+    """The engine named ``local`` (DuckDB over the lake's files) or ``athena``."""
+    if engine == "local":
+        return LocalEngine(session, database)
+    return AthenaEngine(session, database, workgroup, s3_output)
+
+
 def run_saved(
     ref: str,
     given: dict[str, str],
@@ -225,11 +238,6 @@ def run_saved(
 
     saved = resolve(ref)
     values = saved.bind(given)
-    aws = session or default_session()
     database = Config.from_env().glue_database
-    runner: LocalEngine | AthenaEngine = (
-        LocalEngine(aws, database)
-        if engine == "local"
-        else AthenaEngine(aws, database, workgroup, s3_output)
-    )
+    runner = engine_for(engine, session or default_session(), database, workgroup, s3_output)
     return runner.run(saved, values)

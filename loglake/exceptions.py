@@ -21,8 +21,19 @@ class DeployError(LoglakeError):
     """The stack could not be created, updated or deleted."""
 
 
+class ReportError(LoglakeError):
+    """``loglake report`` cannot run: a bad range, an unwritable output, a missing extra."""
+
+
 class CompactUsageError(LoglakeError):
     """``loglake compact`` was given days it cannot use (a bad date, an empty range)."""
 
 
-__all__ = ["CompactUsageError", "DeployError", "LayerError", "LoglakeError", "QueryError"]
+__all__ = [
+    "CompactUsageError",
+    "DeployError",
+    "LayerError",
+    "LoglakeError",
+    "QueryError",
+    "ReportError",
+]

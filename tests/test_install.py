@@ -55,6 +55,9 @@ def test_a_wheel_installed_elsewhere_has_everything_a_checkout_has(tmp_path: Pat
     demo = loglake("demo")
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "demo done" in demo.stdout
+    report = empty / "loglake-report.html"
+    assert f"report: {report.resolve()}" in demo.stdout
+    assert 'id="chart-volume"' in report.read_text()
 
 
 def test_the_sdist_builds_a_wheel_with_the_same_files(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -14,6 +15,7 @@ from handler.config import Config
 from ..engines import LocalEngine
 from ..queries import resolve
 from ..render import render, table
+from ..report import write_report
 from ..target import session
 from ..upload import upload as put
 from ..upload import wait_for_manifests
@@ -22,9 +24,10 @@ from .stack import demo_files, names_from_env, running_stack, temp_folder
 from .worker import Worker
 
 
-def run_demo(lines: int) -> None:
+def run_demo(lines: int, report: Path) -> None:
     """Start the local stack on a free port, upload the tutorial's sample plus generated logs,
-    wait for the event path to process them, and print saved queries' results."""
+    wait for the event path to process them, print saved queries' results and write the report
+    page to ``report``."""
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     names = names_from_env()
@@ -84,9 +87,17 @@ def run_demo(lines: int) -> None:
                 if ref == "latest_errors":
                     frame = frame[["error_code", "source_uri", "source_line", "error_detail"]]
                 click.echo(render(frame, "table"), nl=False)
+            click.echo("\nwriting the report (the last week) ...", err=True)
+            write_report(report, None, None, "local", aws, Config.from_env().glue_database, _step)
+            size = report.stat().st_size / 1e6
+            click.echo(f"\nreport: {report.resolve()} ({size:.1f} MB; open it in any browser)")
         finally:
             consumer.stop.set()
             thread.join(timeout=10)
     click.echo(
         "\ndemo done: the same handler, queries and tables run on AWS with `loglake deploy`."
     )
+
+
+def _step(number: int, total: int, line: str) -> None:
+    click.echo(f"[{number}/{total}] {line}", err=True)

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,10 @@ def serve(worker: Worker | None, log: Callable[[str], Any]) -> None:
             signal.signal(s, handler)
 
 
-def demo_files(folder: Path, lines: int = 3000) -> list[Path]:
-    """The tutorial's four-line sample plus generated logs over several days, one of them gzipped."""
+def demo_files(folder: Path, lines: int = 3000, first_day: date | None = None) -> list[Path]:
+    """The tutorial's four-line sample plus generated logs over the 7 days from ``first_day``
+    (default: a week ago, so the report's default range shows them), one of them gzipped."""
+    first_day = first_day or datetime.now(UTC).date() - timedelta(days=7)
     from ..bench import generate
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -111,9 +114,9 @@ def demo_files(folder: Path, lines: int = 3000) -> list[Path]:
     shutil.copy(SAMPLE, sample)
     app = folder / "app" / "web-1.log"
     app.parent.mkdir(exist_ok=True)
-    generate(app, lines, seed=1)
+    generate(app, lines, seed=1, first_day=first_day)
     plain = folder / "app" / "web-2.jsonl"
-    generate(plain, lines, seed=2)
+    generate(plain, lines, seed=2, first_day=first_day)
     zipped = folder / "app" / "web-2.log.gz"
     zipped.write_bytes(gzip.compress(plain.read_bytes()))
     plain.unlink()

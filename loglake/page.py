@@ -1,0 +1,407 @@
+"""The report as one HTML file: Vega-Lite charts (written with Altair), Vega's JavaScript inlined.
+
+The page needs no network: vl-convert bundles Vega, Vega-Lite and vega-embed into the file
+(about 0.9 MB), and each chart's spec carries its own rows. Levels keep the colours log readers
+know from Grafana. Times are UTC. A panel without rows says so in words instead of drawing an
+empty axis; every panel names its saved query and shows its rows under a "data" fold.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import date, datetime
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+from .render import plain
+from .report import Panel, Report
+
+#: Grafana's log-level colours (FATAL, which it lacks, a darker red), most severe last.
+LEVEL_COLOURS = {
+    "TRACE": "#6ed0e0",
+    "DEBUG": "#1f78c1",
+    "INFO": "#7eb26d",
+    "WARN": "#eab839",
+    "ERROR": "#e24d42",
+    "CRITICAL": "#705da0",
+    "FATAL": "#890f02",
+}
+#: Rows shown in a panel's "data" fold.
+DATA_ROWS = 100
+#: Lag units, largest first: the chart uses the first whose size the biggest lag reaches.
+UNITS = (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
+CHART_HEIGHT = 220
+
+
+def render(report: Report) -> str:
+    """The whole page."""
+    specs = {key: spec for key in CHARTS if (spec := _spec(report, key)) is not None}
+    body = "\n".join(
+        [_header(report), _headline(report.panels["headline"])]
+        + [_section(report, report.panels[key], key in specs) for key in CHARTS]
+    )
+    return PAGE.format(
+        title=html.escape(_title(report)),
+        style=STYLE,
+        body=body,
+        specs=_script_json(specs),
+        bundle=_bundle(),
+        boot=BOOT,
+    )
+
+
+def _title(report: Report) -> str:
+    return f"loglake report {report.since} to {report.until}"
+
+
+def _header(report: Report) -> str:
+    when = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    per = "hour" if report.bucket == "hour" else "day"
+    return (
+        f"<header><h1>{html.escape(_title(report))}</h1>"
+        f"<p>{report.days} day(s), UTC, one bar per {per}; engine {report.engine}; "
+        f"generated {when}. Every number comes from the saved query named under it.</p></header>"
+    )
+
+
+def _headline(panel: Panel) -> str:
+    row = (
+        {k: plain(v) for k, v in panel.rows.to_dict("records")[0].items()}
+        if len(panel.rows)
+        else {}
+    )
+    pct = row.get("invalid_pct")
+    cards = [
+        ("valid_rows", "valid rows", _count(row.get("valid_rows"))),
+        ("invalid_lines", "invalid lines", _count(row.get("invalid_lines"))),
+        ("invalid_pct", "invalid share", "-" if pct is None else f"{pct:g}%"),
+        ("sources", "source objects", _count(row.get("sources"))),
+        ("days", "days with rows", _count(row.get("days"))),
+    ]
+    shown = "".join(
+        f'<div class="card"><div class="number" data-field="{field}" '
+        f'data-value="{html.escape(json.dumps(row.get(field)))}">{text}</div>'
+        f'<div class="label">{label}</div></div>'
+        for field, label, text in cards
+    )
+    return f'<section id="headline"><div class="cards">{shown}</div>{_caption(panel)}</section>'
+
+
+def _count(value: Any) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _section(report: Report, panel: Panel, drawn: bool) -> str:
+    inside = (
+        ""
+        if drawn
+        else f'<p class="no-data">No rows between {report.since} and {report.until}.</p>'
+    )
+    return (
+        f'<section><h2>{html.escape(panel.title)}</h2><p class="about">{ABOUT[panel.key]}</p>'
+        f'<div class="chart" id="chart-{panel.key}" data-empty="{str(not drawn).lower()}">'
+        f"{inside}</div>{_caption(panel)}{_data(panel)}</section>"
+    )
+
+
+def _caption(panel: Panel) -> str:
+    return (
+        f'<p class="query">from saved query <code>{html.escape(panel.ref)}</code>: '
+        f"<code>{html.escape(panel.command)}</code></p>"
+    )
+
+
+def _data(panel: Panel) -> str:
+    if panel.rows.empty:
+        return ""
+    rows = panel.rows.head(DATA_ROWS)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in r) + "</tr>"
+        for r in rows.itertuples(index=False, name=None)
+    )
+    more = f" (first {DATA_ROWS} of {len(panel.rows)})" if len(panel.rows) > DATA_ROWS else ""
+    return (
+        f"<details><summary>data{more}</summary>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>"
+    )
+
+
+def _cell(value: Any) -> str:
+    value = plain(value)
+    return "" if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+def _spec(report: Report, key: str) -> dict[str, Any] | None:
+    panel = report.panels[key]
+    if panel.rows.empty:
+        return None
+    chart = CHARTS[key](report, panel.rows.copy())
+    sized = chart.properties(width="container", autosize={"type": "fit-x", "contains": "padding"})
+    spec: dict[str, Any] = sized.to_dict()
+    return spec
+
+
+def _times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Bucket starts as ISO UTC text, which Vega reads as UTC whatever the reader's time zone."""
+    frame["start"] = pd.to_datetime(frame["bucket_start"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return frame.drop(columns=["bucket_start"])
+
+
+def _x(report: Report, title: str = "time (UTC)") -> alt.X:
+    """A UTC time axis with one band per bucket, over the whole range whatever days have rows."""
+    hourly = report.bucket == "hour"
+    last = datetime(report.until.year, report.until.month, report.until.day, 23 if hourly else 0)
+    domain = [_moment(report.since, 0), _moment(last, last.hour)]
+    unit = "utcyearmonthdatehours" if hourly else "utcyearmonthdate"
+    return alt.X(f"{unit}(start):T", title=title, scale=alt.Scale(domain=domain))
+
+
+def _when(report: Report) -> alt.Tooltip:
+    fmt = "%Y-%m-%d %H:00 UTC" if report.bucket == "hour" else "%Y-%m-%d"
+    return alt.Tooltip("start:T", title="bucket", format=fmt, formatType="utc")
+
+
+def _moment(day: date, hour: int) -> alt.DateTime:
+    return alt.DateTime(year=day.year, month=day.month, date=day.day, hours=hour, utc=True)
+
+
+def _volume(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame = _times(frame)
+    levels = [lv for lv in LEVEL_COLOURS if lv in set(frame["level"])]
+    levels += sorted(set(frame["level"]) - set(levels))
+    colours = [LEVEL_COLOURS.get(lv, "#999999") for lv in levels]
+    frame["severity"] = frame["level"].map({lv: i for i, lv in enumerate(levels)})
+    return (
+        alt.Chart(frame, height=CHART_HEIGHT)
+        .mark_bar()
+        .encode(
+            x=_x(report),
+            y=alt.Y("row_count:Q", title="rows", stack="zero"),
+            color=alt.Color("level:N", scale=alt.Scale(domain=levels, range=colours)),
+            order=alt.Order("severity:Q"),
+            tooltip=[_when(report), "level:N", alt.Tooltip("row_count:Q", format=",")],
+        )
+    )
+
+
+def _error_rate(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame = _times(frame)
+    return (
+        alt.Chart(frame, height=CHART_HEIGHT)
+        .mark_line(
+            color=LEVEL_COLOURS["ERROR"], point=alt.OverlayMarkDef(color=LEVEL_COLOURS["ERROR"])
+        )
+        .encode(
+            x=_x(report),
+            y=alt.Y("error_pct:Q", title="% of rows", scale=alt.Scale(domainMin=0)),
+            tooltip=[
+                _when(report),
+                alt.Tooltip("error_pct:Q", title="error %"),
+                alt.Tooltip("errors:Q", format=","),
+                alt.Tooltip("total:Q", format=","),
+            ],
+        )
+    )
+
+
+def _invalid(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame = _times(frame)
+    return (
+        alt.Chart(frame, height=CHART_HEIGHT)
+        .mark_bar()
+        .encode(
+            x=_x(report, "ingested at (UTC)"),
+            y=alt.Y("lines:Q", title="invalid lines", stack="zero"),
+            color=alt.Color("error_code:N", title="error code"),
+            tooltip=[_when(report), "error_code:N", alt.Tooltip("lines:Q", format=",")],
+        )
+    )
+
+
+def _sources(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    return (
+        alt.Chart(frame, height=_rows_height(frame))
+        .mark_bar(color=LEVEL_COLOURS["WARN"])
+        .encode(
+            x=alt.X("invalid_pct:Q", title="invalid lines, % of the object's lines"),
+            y=alt.Y("source_uri:N", title=None, sort="-x", axis=alt.Axis(labelLimit=420)),
+            tooltip=[
+                "source_uri:N",
+                alt.Tooltip("invalid_pct:Q", title="invalid %"),
+                alt.Tooltip("invalid:Q", format=","),
+                alt.Tooltip("valid:Q", format=","),
+            ],
+        )
+    )
+
+
+def _rows_height(frame: pd.DataFrame) -> int:
+    """Height for one 22-pixel bar per row (a fixed height, so the chart can fit its width)."""
+    return 22 * len(frame)
+
+
+def _top_errors(report: Report, frame: pd.DataFrame) -> alt.LayerChart:
+    levels = [lv for lv in ("ERROR", "CRITICAL", "FATAL") if lv in set(frame["level"])]
+    base = alt.Chart(frame, height=_rows_height(frame)).encode(
+        x=alt.X("occurrences:Q", title="rows"),
+        y=alt.Y(
+            "message:N",
+            title=None,
+            sort=list(dict.fromkeys(frame["message"])),
+            axis=alt.Axis(labelLimit=420),
+        ),
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "level:N",
+            scale=alt.Scale(domain=levels, range=[LEVEL_COLOURS[lv] for lv in levels]),
+        ),
+        tooltip=["level:N", "message:N", alt.Tooltip("occurrences:Q", format=",")],
+    )
+    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("occurrences:Q", format=","))
+    layered: alt.LayerChart = bars + labels
+    return layered
+
+
+def _lag(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame = _times(frame)
+    biggest = float(frame["max_s"].max() or 0)
+    unit, size = next(((u, s) for u, s in UNITS if biggest >= s), UNITS[-1])
+    for column in ("p50_s", "p90_s", "p99_s"):
+        frame[column.removesuffix("_s")] = frame[column].astype(float) / size
+    return (
+        alt.Chart(frame, height=CHART_HEIGHT)
+        .transform_fold(["p50", "p90", "p99"], as_=["percentile", "lag"])
+        .mark_line(point=True)
+        .encode(
+            x=_x(report, "event time (UTC)"),
+            y=alt.Y("lag:Q", title=f"lag ({unit})", scale=alt.Scale(domainMin=0)),
+            color=alt.Color(
+                "percentile:N",
+                scale=alt.Scale(
+                    domain=["p50", "p90", "p99"], range=["#7eb26d", "#eab839", "#e24d42"]
+                ),
+            ),
+            tooltip=[
+                _when(report),
+                "percentile:N",
+                alt.Tooltip("lag:Q", title=unit, format=".2f"),
+                alt.Tooltip("row_count:Q", title="rows", format=","),
+            ],
+        )
+    )
+
+
+def _files(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame["megabytes"] = frame["bytes"].astype(float) / 1e6
+    return (
+        alt.Chart(frame, height=CHART_HEIGHT)
+        .mark_bar()
+        .encode(
+            x=alt.X("dt:O", title="partition (dt)"),
+            xOffset="table_name:N",
+            y=alt.Y("files:Q", title="Parquet files", axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color("table_name:N", title="table"),
+            tooltip=[
+                "table_name:N",
+                "dt:O",
+                alt.Tooltip("files:Q", format=","),
+                alt.Tooltip("small_files:Q", title="small files", format=","),
+                alt.Tooltip("megabytes:Q", title="MB", format=",.2f"),
+            ],
+        )
+    )
+
+
+CHARTS = {
+    "volume": _volume,
+    "error_rate": _error_rate,
+    "invalid": _invalid,
+    "sources": _sources,
+    "top_errors": _top_errors,
+    "lag": _lag,
+    "files": _files,
+}
+
+ABOUT = {
+    "volume": "Valid rows per bucket of event time, stacked by level.",
+    "error_rate": "ERROR, CRITICAL and FATAL rows as a share of all valid rows in each bucket.",
+    "invalid": "Lines that failed validation, by reason, per bucket of when they were ingested "
+    "(errors_logs is partitioned by upload date).",
+    "sources": "Source objects with the largest share of invalid lines: where data quality is "
+    "worst. Valid rows count by event date and invalid lines by upload date, so an object whose "
+    "events fall outside the range shows only its invalid lines.",
+    "top_errors": "The most frequent messages at ERROR and above.",
+    "lag": "How long after the event its row reached the lake: p50, p90 and p99 per bucket.",
+    "files": "Parquet files per table and partition; many small files slow queries down, "
+    "<code>loglake compact</code> merges them (hover a bar for bytes and small files).",
+}
+
+
+def _script_json(specs: dict[str, Any]) -> str:
+    """JSON safe inside a ``<script>`` element: no ``</script>`` can end it early."""
+    return json.dumps(specs).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one script, for the Vega-Lite version Altair writes."""
+    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    # The stub says a snippet is required; without one the bundle defines window.vegaEmbed.
+    bundle: str = vl_convert.javascript_bundle(vl_version=f"v{major}_{minor}")  # type: ignore[call-arg]
+    if "</script" in bundle.lower():  # would end the inline script early
+        raise RuntimeError("the Vega bundle contains </script>; it cannot be inlined")
+    return bundle
+
+
+BOOT = """
+const specs = JSON.parse(document.getElementById("loglake-specs").textContent);
+for (const [key, spec] of Object.entries(specs)) {
+  const element = document.getElementById("chart-" + key);
+  vegaEmbed(element, spec, {actions: false, renderer: "svg"})
+    .then(() => { element.dataset.rendered = "true"; })
+    .catch((error) => {
+      element.dataset.rendered = "failed";
+      element.textContent = "This chart could not be drawn: " + error;
+      console.error(error);
+    });
+}
+"""
+
+STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328;
+       margin: 0 auto; max-width: 1100px; padding: 16px 24px 48px; }
+h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 17px; margin: 28px 0 2px; }
+header p, .about, .query { color: #57606a; margin: 2px 0; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0 6px; }
+.card { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 16px; min-width: 150px; }
+.number { font-size: 26px; font-weight: 600; } .label { color: #57606a; }
+.chart { width: 100%; min-height: 60px; margin: 8px 0 4px; }
+.no-data { border: 1px dashed #d0d7de; border-radius: 8px; padding: 18px; color: #57606a;
+           text-align: center; }
+code { font-size: 12px; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; }
+details { margin: 4px 0; } summary { cursor: pointer; color: #57606a; }
+table { border-collapse: collapse; margin: 6px 0; font-size: 12px; }
+th, td { border: 1px solid #d0d7de; padding: 2px 8px; text-align: left; }
+"""
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{style}</style>
+<script>{bundle}</script>
+</head>
+<body>
+{body}
+<script type="application/json" id="loglake-specs">{specs}</script>
+<script>{boot}</script>
+</body>
+</html>
+"""

@@ -1,0 +1,229 @@
+"""``loglake report``: a page rendered from a lake the real handler wrote into moto's server,
+opened in a real headless Chromium (the system's: ``apt-get install chromium``, see .ci/run)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from loglake.cli import main
+from loglake.engines import LocalEngine
+from loglake.queries import resolve
+
+from .conftest import RAW, SAMPLE, Lake, good, ndjson
+
+TODAY = datetime.now(UTC).date().isoformat()
+HOSTILE = "</script><script>document.title='pwned'</script> & <b>bold</b>"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def executable() -> str:
+    """The system's Chromium: $CHROMIUM, or the first of BROWSERS on the PATH."""
+    found = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
+    if not found:
+        pytest.fail(
+            "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) "
+            "or point CHROMIUM at a Chromium or Chrome binary"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def report_lake(served_lake: Lake) -> Lake:
+    """Three objects through the real handler path: two days of rows, invalid lines, a message
+    that tries to end the page's script element."""
+    app = ndjson(
+        *[good(i, "2025-07-20", level="INFO") for i in range(30)],
+        *[good(i, "2025-07-21", level="WARN") for i in range(5)],
+        good(40, "2025-07-21", level="ERROR", message="Payment failed"),
+        good(41, "2025-07-21", level="ERROR", message="Payment failed"),
+        good(42, "2025-07-21", level="CRITICAL", message=HOSTILE),
+        "{bad json",
+        {"timestamp": "2025-07-21T11:30:00Z", "level": "NOTICE", "message": "x"},
+        "",
+    )
+    served_lake.put("sample_log.log", SAMPLE.read_bytes())
+    served_lake.put("app/one.log", app)
+    served_lake.put("app/two.log", ndjson(good(50, "2025-07-21", level="DEBUG"), "nope"))
+    pipeline = served_lake.pipeline()
+    counts = [
+        pipeline.process_s3(RAW, key) for key in ("sample_log.log", "app/one.log", "app/two.log")
+    ]
+    assert [(r.valid, r.invalid, r.blank) for r in counts] == [(3, 1, 0), (38, 2, 1), (1, 1, 0)]
+    return served_lake
+
+
+def write(tmp_path: Path, *args: str) -> Path:
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "-o", str(out), *args])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out.resolve()}" in result.output
+    assert "[8/8]" in result.output  # progress, one line per saved query
+    return out
+
+
+def opened(browser: Browser, path: Path) -> tuple[Page, list[str]]:
+    """The page loaded from disk with the network cut off, once every chart has settled."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.route(
+        "**/*",
+        lambda route: route.abort() if route.request.url.startswith("http") else route.continue_(),
+    )
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function(
+        "[...document.querySelectorAll('.chart')].every("
+        "c => c.dataset.rendered || c.dataset.empty === 'true')",
+        timeout=30_000,
+    )
+    return page, problems
+
+
+def charts(page: Page) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page.eval_on_selector_all(
+        ".chart",
+        """els => els.map(e => ({
+            id: e.id,
+            rendered: e.dataset.rendered || null,
+            empty: e.dataset.empty === 'true',
+            marks: e.querySelectorAll('svg .role-mark > *').length,
+            note: (e.querySelector('.no-data') || {}).textContent || null,
+        }))""",
+    )
+    return found
+
+
+def headline(page: Page) -> dict[str, Any]:
+    cards = page.eval_on_selector_all(
+        ".number", "els => els.map(e => [e.dataset.field, e.dataset.value])"
+    )
+    return {field: json.loads(value) for field, value in cards}
+
+
+def saved(session: Any, name: str, **params: str) -> list[dict[str, Any]]:
+    query = resolve(name)
+    frame = LocalEngine(session, "log_analytics_db").run(query, query.bind(params))
+    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return rows
+
+
+def not_blank(png: bytes) -> None:
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    inked = sum(n for n, rgb in colours if rgb != (255, 255, 255))
+    assert len(colours) > 20, "the screenshot has almost no colours"
+    assert inked > 0.03 * image.width * image.height, "the screenshot is almost all white"
+
+
+def test_report_renders_every_chart_offline_with_the_saved_queries_numbers(
+    report_lake: Lake, browser: Browser, tmp_path: Path
+) -> None:
+    out = write(tmp_path, "--since", "2025-07-20", "--until", TODAY)
+    assert out.stat().st_size < 3_000_000
+    page, problems = opened(browser, out)
+    found = charts(page)
+    assert [c["id"] for c in found] == [
+        "chart-volume",
+        "chart-error_rate",
+        "chart-invalid",
+        "chart-sources",
+        "chart-top_errors",
+        "chart-lag",
+        "chart-files",
+    ]
+    for chart in found:
+        assert chart["rendered"] == "true" and chart["marks"] > 0 and not chart["empty"], chart
+    assert problems == []
+    # The hostile message stayed data: it ended no script and set no title.
+    assert page.title() == f"loglake report 2025-07-20 to {TODAY}"
+    assert HOSTILE in (page.text_content("#chart-top_errors ~ details table") or "")
+    expected = saved(report_lake.session, "report_headline", start="2025-07-20", end=TODAY)[0]
+    assert headline(page) == expected
+    assert expected == {
+        "valid_rows": 42,
+        "invalid_lines": 4,
+        "invalid_pct": 8.7,
+        "sources": 3,
+        "days": 2,
+    }
+    assert "report_headline@v1" in page.inner_text("#headline")
+    for ref in ("volume_by_level@v1", "error_rate@v1", "partition_files@v1"):
+        assert ref in page.inner_text("body")
+    not_blank(page.screenshot(full_page=True))
+    page.close()
+
+
+def test_a_single_day_is_drawn_per_hour(
+    report_lake: Lake, browser: Browser, tmp_path: Path
+) -> None:
+    out = write(tmp_path, "--since", "2025-07-21", "--until", "2025-07-21")
+    page, problems = opened(browser, out)
+    assert problems == []
+    by_id = {c["id"]: c for c in charts(page)}
+    for key in ("volume", "error_rate", "top_errors", "lag", "files"):
+        assert by_id[f"chart-{key}"]["rendered"] == "true", by_id
+    # Invalid lines are partitioned by upload date (today), so this day has none: said in words.
+    assert by_id["chart-invalid"]["empty"] and "No rows" in by_id["chart-invalid"]["note"]
+    assert (
+        headline(page)
+        == saved(report_lake.session, "report_headline", start="2025-07-21", end="2025-07-21")[0]
+    )
+    assert "bucket=hour" in page.inner_text("body")
+    page.close()
+
+
+def test_an_empty_range_says_so_and_draws_no_broken_axes(
+    report_lake: Lake, browser: Browser, tmp_path: Path
+) -> None:
+    out = write(tmp_path, "--since", "2020-01-01", "--until", "2020-03-31")
+    page, problems = opened(browser, out)
+    assert problems == []
+    found = charts(page)
+    assert found and all(c["empty"] and c["marks"] == 0 for c in found), found
+    assert all(c["note"] == "No rows between 2020-01-01 and 2020-03-31." for c in found)
+    assert headline(page) == {
+        "valid_rows": 0,
+        "invalid_lines": 0,
+        "invalid_pct": None,
+        "sources": 0,
+        "days": 0,
+    }
+    assert "bucket=day" in page.inner_text("body")  # a quarter is drawn per day
+    not_blank(page.screenshot(full_page=True))
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "2025-07-22", "--until", "2025-07-21"], "--since 2025-07-22 is after"),
+        (["--since", "21/07/2025"], "Invalid value for '--since'"),
+        (["-o", "no/such/folder/r.html"], "folder no/such/folder does not exist"),
+    ],
+)
+def test_bad_options_are_one_error_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["report", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert result.output.count("Error:") == 1
