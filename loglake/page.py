@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date, datetime
+from datetime import date, timedelta
 from typing import Any
 
 import altair as alt
@@ -152,11 +152,11 @@ def _times(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["bucket_start"])
 
 
-def _x(report: Report, title: str = "time (UTC)") -> alt.X:
+def _x(report: Report, title: str = "time (UTC)", daily: bool = False) -> alt.X:
     """A UTC time axis with one band per bucket, over the whole range whatever days have rows."""
-    hourly = report.bucket == "hour"
-    last = datetime(report.until.year, report.until.month, report.until.day, 23 if hourly else 0)
-    domain = [_moment(report.since, 0), _moment(last, last.hour)]
+    hourly = report.bucket == "hour" and not daily
+    end = report.until + timedelta(days=1)
+    domain = [_moment(report.since), _moment(end)]
     unit = "utcyearmonthdatehours" if hourly else "utcyearmonthdate"
     return alt.X(f"{unit}(start):T", title=title, scale=alt.Scale(domain=domain))
 
@@ -166,8 +166,8 @@ def _when(report: Report) -> alt.Tooltip:
     return alt.Tooltip("start:T", title="bucket", format=fmt, formatType="utc")
 
 
-def _moment(day: date, hour: int) -> alt.DateTime:
-    return alt.DateTime(year=day.year, month=day.month, date=day.day, hours=hour, utc=True)
+def _moment(day: date) -> alt.DateTime:
+    return alt.DateTime(year=day.year, month=day.month, date=day.day, utc=True)
 
 
 def _volume(report: Report, frame: pd.DataFrame) -> alt.Chart:
@@ -228,7 +228,11 @@ def _sources(report: Report, frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame, height=_rows_height(frame))
         .mark_bar(color=LEVEL_COLOURS["WARN"])
         .encode(
-            x=alt.X("invalid_pct:Q", title="invalid lines, % of the object's lines"),
+            x=alt.X(
+                "invalid_pct:Q",
+                title="invalid lines, % of the object's lines",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
             y=alt.Y("source_uri:N", title=None, sort="-x", axis=alt.Axis(labelLimit=420)),
             tooltip=[
                 "source_uri:N",
@@ -298,18 +302,23 @@ def _lag(report: Report, frame: pd.DataFrame) -> alt.Chart:
 
 
 def _files(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame["start"] = frame["dt"] + "T00:00:00Z"
     frame["megabytes"] = frame["bytes"].astype(float) / 1e6
     return (
         alt.Chart(frame, height=CHART_HEIGHT)
         .mark_bar()
         .encode(
-            x=alt.X("dt:O", title="partition (dt)"),
-            xOffset="table_name:N",
-            y=alt.Y("files:Q", title="Parquet files", axis=alt.Axis(tickMinStep=1, format="d")),
+            x=_x(report, "partition (dt)", daily=True),
+            y=alt.Y(
+                "files:Q",
+                title="Parquet files",
+                stack="zero",
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
             color=alt.Color("table_name:N", title="table"),
             tooltip=[
                 "table_name:N",
-                "dt:O",
+                "dt:N",
                 alt.Tooltip("files:Q", format=","),
                 alt.Tooltip("small_files:Q", title="small files", format=","),
                 alt.Tooltip("megabytes:Q", title="MB", format=",.2f"),
