@@ -16,7 +16,9 @@ for line). A line is accepted when all of these hold:
   ``\\``;
 * its keys come in the order of the part's columns, checked by one regular expression per set of
   present keys (that order is the order of the attributes map), and unless every column is
-  present it contains no ``null`` (Arrow cannot tell an absent key from ``"k": null``);
+  present it has no ``null`` value (Arrow cannot tell an absent key from ``"k": null``; a value
+  follows a colon and JSON whitespace, so ``:\\s*null`` finds every one, and a string "null" is
+  not one);
 * the timestamp is ``YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}][Z|+HH:MM|-HH:MM]`` or integer epoch
   seconds or milliseconds, inside the accepted range; the level and every declared extra column
   and custom rule pass, decided once per distinct value by the reference's own functions.
@@ -239,7 +241,7 @@ class Columnar:
             ok &= ~presence[:, i] | _certain(name, cols[name])
         partial = ok & ~presence.all(axis=1)
         if partial.any():
-            ok[partial] &= ~_matches(lines.filter(pa.array(partial)), "null")
+            ok[partial] &= ~_matches(lines.filter(pa.array(partial)), _NULL_VALUE)
         ordered, codes, orders = _key_orders(lines, presence, names, ok)
         ok &= ordered
         extras = []
@@ -401,6 +403,10 @@ def _certain(name: str, column: pa.Array) -> np.ndarray | bool:
         value = column.fill_null(0.5).to_numpy()
         return np.isfinite(value) & (value != np.trunc(value))
     return any(test(kind) for test in _OK_TYPES)
+
+
+#: Finds every ``null`` value of a flat object (and, harmlessly, some text inside strings).
+_NULL_VALUE = r":[ \t\r\n]*null"
 
 
 def _matches(lines: pa.Array, pattern: str) -> np.ndarray:
