@@ -306,7 +306,7 @@ def _files(report: Report, frame: pd.DataFrame) -> alt.Chart:
     frame["megabytes"] = frame["bytes"].astype(float) / 1e6
     return (
         alt.Chart(frame, height=CHART_HEIGHT)
-        .mark_bar()
+        .mark_bar(width=alt.RelativeBandSize(0.8))
         .encode(
             x=_x(report, "partition (dt)", daily=True),
             y=alt.Y(
