@@ -227,3 +227,14 @@ def test_bad_options_are_one_error_line(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert result.output.count("Error:") == 1
+
+
+def test_athena_against_the_local_stack_is_one_error_line(endpoint: str, tmp_path: Path) -> None:
+    """The local stack runs no Athena: the report says so instead of hanging or tracing back."""
+    result = CliRunner().invoke(
+        main, ["report", "--engine", "athena", "-o", str(tmp_path / "r.html")]
+    )
+    assert result.exit_code == 2
+    assert result.output.count("Error:") == 1
+    assert "use --engine local" in result.output
+    assert not (tmp_path / "r.html").exists()
