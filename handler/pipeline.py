@@ -38,7 +38,7 @@ from .parse import (
     read_blocks,
 )
 from .partition import partitions_for
-from .sink import SORT_KEYS, Sink
+from .sink import SORT_KEYS, Sink, load_catalog_library
 from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
 from .workers import fan_out, fresh_session
@@ -219,6 +219,7 @@ class _Run:
             )
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:
+                load_catalog_library()
                 parts: Iterator[Part] = fan_out(
                     numbered, workers, self.handle, self.claim, self._reconnect, self.source.uri
                 )
