@@ -62,8 +62,8 @@ class Sink:
     def register(self, dts: set[str]) -> None:
         """Add the partitions to the Glue table (already-existing ones are fine).
 
-        awswrangler (and pandas with it) is imported here, once per container, not on the path
-        every batch takes: rows go to Parquet straight from Arrow.
+        awswrangler (and pandas with it) is imported here or by ``load_catalog_library``, once
+        per container, not on the path every batch takes: rows go to Parquet straight from Arrow.
         """
         import awswrangler as wr
 
