@@ -56,6 +56,8 @@ _CONVERT = re.compile(r"Failed to convert JSON to (\w+)")
 #: Column types worth declaring to pyarrow, and how many columns to remember at most.
 _SCALAR_TYPES = (pa.types.is_string, pa.types.is_int64, pa.types.is_float64, pa.types.is_boolean)
 MAX_LEARNED = 64
+#: Keys that changed type whose lines are read apart by kind from the start (2 keys: 4 parts).
+MAX_KIND_SPLITS = 2
 #: A part with more distinct keys than this goes to the reference (the key-order expression
 #: would outgrow RE2, and per-column work would dominate).
 MAX_COLUMNS = 256
@@ -141,7 +143,7 @@ class Columnar:
         Column types learned from earlier parts are declared (pyarrow reads declared columns
         half again as fast as it infers them); a declaration a part disagrees with is dropped.
         """
-        todo: list[Part] = [(array, positions, dict(self.learned))]
+        todo = self._by_kind(array, positions, dict(self.learned))
         failures = 0
         while todo:
             part, where, declared = todo.pop()
@@ -166,6 +168,27 @@ class Columnar:
                 continue
             self._learn(table.schema)
             yield table, part, where
+
+    def _by_kind(
+        self, part: pa.LargeBinaryArray, where: np.ndarray, declared: Declared
+    ) -> list[Part]:
+        """The first parts to read: for keys that changed type in earlier parts (``unstable``),
+        the lines where the key holds a string apart from the others, so that the read does not
+        fail at the first line of the other kind (a failed read costs up to a whole read). Which
+        part a line lands in only decides speed: pyarrow still checks every declared type."""
+        parts: list[Part] = [(part, where, declared)]
+        for name in sorted(self.unstable)[:MAX_KIND_SPLITS]:
+            split: list[Part] = []
+            for lines, at, types in parts:
+                text = _matches(lines, _string_valued(name))
+                others = {n: t for n, t in types.items() if n != name}
+                split += [
+                    (lines.filter(pa.array(chosen)), at[chosen], kinds)
+                    for chosen, kinds in ((text, others | {name: pa.string()}), (~text, others))
+                    if chosen.any()
+                ]
+            parts = split
+        return parts
 
     def _learn(self, schema: pa.Schema) -> None:
         for field in schema:
@@ -210,7 +233,7 @@ class Columnar:
         name, tail, rest = changed[1], part[at:], where[at:]
         self.learned.pop(name, None)
         self.unstable.add(name)
-        text_kind = _matches(tail, '"' + re.escape(name) + r'"\s*:\s*"')
+        text_kind = _matches(tail, _string_valued(name))
         if text_kind.all() or not text_kind.any():
             return skip
         others = {n: t for n, t in declared.items() if n != name}
@@ -407,6 +430,11 @@ def _certain(name: str, column: pa.Array) -> np.ndarray | bool:
 
 #: Finds every ``null`` value of a flat object (and, harmlessly, some text inside strings).
 _NULL_VALUE = r":[ \t\r\n]*null"
+
+
+def _string_valued(name: str) -> str:
+    """Finds lines where key ``name`` (a plain key) holds a string."""
+    return '"' + re.escape(name) + r'"\s*:\s*"'
 
 
 def _matches(lines: pa.Array, pattern: str) -> np.ndarray:
