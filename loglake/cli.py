@@ -14,6 +14,29 @@ import click
 
 from .errors import explain
 
+_engine_option = click.option(
+    "--engine",
+    type=click.Choice(["local", "athena"]),
+    default="local",
+    show_default=True,
+    help="local: DuckDB over the lake's Parquet files (works on the local stack); athena: Athena.",
+)
+
+
+def _athena_options(command: Any) -> Any:
+    """``--workgroup`` and ``--s3-output``, for the commands that can run on Athena."""
+    command = click.option(
+        "--s3-output",
+        default=lambda: _settings().athena_output,
+        help="Athena result location, unless the workgroup enforces one (ATHENA_OUTPUT).",
+    )(command)
+    return click.option(
+        "--workgroup",
+        default=lambda: _settings().athena_workgroup,
+        show_default="ATHENA_WORKGROUP or primary",
+        help="Athena workgroup (Athena only).",
+    )(command)
+
 
 class LoglakeGroup(click.Group):
     """Turns known failures into one ``Error: ...`` line and exit code 2."""
@@ -254,13 +277,7 @@ def queries_publish(workgroup: str) -> None:
     metavar="NAME=VALUE",
     help="A parameter value; repeat for each.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "athena"]),
-    default="local",
-    show_default=True,
-    help="local: DuckDB over the same Parquet files (works on the local stack); athena: Athena.",
-)
+@_engine_option
 @click.option(
     "--format",
     "fmt",
@@ -275,17 +292,7 @@ def queries_publish(workgroup: str) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write to a file instead.",
 )
-@click.option(
-    "--workgroup",
-    default=lambda: _settings().athena_workgroup,
-    show_default="ATHENA_WORKGROUP or primary",
-    help="Athena workgroup (Athena only).",
-)
-@click.option(
-    "--s3-output",
-    default=lambda: _settings().athena_output,
-    help="Athena result location, unless the workgroup enforces one (ATHENA_OUTPUT).",
-)
+@_athena_options
 def query(
     ref: str,
     params: tuple[str, ...],
@@ -329,13 +336,7 @@ def query(
 @click.option(
     "--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC).  [default: today]"
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "athena"]),
-    default="local",
-    show_default=True,
-    help="local: DuckDB over the lake's files (works on the local stack); athena: Athena.",
-)
+@_engine_option
 @click.option(
     "--output",
     "-o",
@@ -345,17 +346,7 @@ def query(
     help="The HTML file to write.",
 )
 @click.option("--open", "open_it", is_flag=True, help="Open the page in the default browser.")
-@click.option(
-    "--workgroup",
-    default=lambda: _settings().athena_workgroup,
-    show_default="ATHENA_WORKGROUP or primary",
-    help="Athena workgroup (Athena only).",
-)
-@click.option(
-    "--s3-output",
-    default=lambda: _settings().athena_output,
-    help="Athena result location, unless the workgroup enforces one (ATHENA_OUTPUT).",
-)
+@_athena_options
 def report(
     since: datetime | None,
     until: datetime | None,
@@ -389,9 +380,6 @@ def report(
     from .report import write_report
     from .target import session
 
-    def progress(number: int, total: int, line: str) -> None:
-        click.echo(f"[{number}/{total}] {line}", err=True)
-
     written = write_report(
         output,
         since.date() if since else None,
@@ -399,7 +387,7 @@ def report(
         engine,
         session(),
         Config.from_env().glue_database,
-        progress,
+        _step,
         workgroup,
         s3_output,
     )
@@ -797,10 +785,7 @@ def compact(
 
     options = options_from(which, dt, since, until, min_age, target_mb, dry_run)
 
-    def progress(number: int, total: int, line: str) -> None:
-        click.echo(f"[{number}/{total}] {line}", err=True)
-
-    click.echo(run(Config.from_env(), session(), options, progress))
+    click.echo(run(Config.from_env(), session(), options, _step))
 
 
 @main.command()
@@ -825,7 +810,7 @@ def demo(lines: int, report_path: Path) -> None:
     """
     from .local.demo import run_demo
 
-    run_demo(lines, report_path)
+    run_demo(lines, report_path, _step)
 
 
 @main.group(cls=LoglakeGroup)
@@ -1039,6 +1024,11 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _step(number: int, total: int, line: str) -> None:
+    """One progress line of a command that works through a known number of steps."""
+    click.echo(f"[{number}/{total}] {line}", err=True)
 
 
 def _settings() -> Any:

@@ -15,7 +15,7 @@ from handler.config import Config
 from ..engines import LocalEngine
 from ..queries import resolve
 from ..render import render, table
-from ..report import write_report
+from ..report import Progress, write_report
 from ..target import session
 from ..upload import upload as put
 from ..upload import wait_for_manifests
@@ -24,7 +24,7 @@ from .stack import demo_files, names_from_env, running_stack, temp_folder
 from .worker import Worker
 
 
-def run_demo(lines: int, report: Path) -> None:
+def run_demo(lines: int, report: Path, progress: Progress) -> None:
     """Start the local stack on a free port, upload the tutorial's sample plus generated logs,
     wait for the event path to process them, print saved queries' results and write the report
     page to ``report``."""
@@ -88,7 +88,9 @@ def run_demo(lines: int, report: Path) -> None:
                     frame = frame[["error_code", "source_uri", "source_line", "error_detail"]]
                 click.echo(render(frame, "table"), nl=False)
             click.echo("\nwriting the report (the last week) ...", err=True)
-            write_report(report, None, None, "local", aws, Config.from_env().glue_database, _step)
+            write_report(
+                report, None, None, "local", aws, Config.from_env().glue_database, progress
+            )
             size = report.stat().st_size / 1e6
             click.echo(f"\nreport: {report.resolve()} ({size:.1f} MB; open it in any browser)")
         finally:
@@ -97,7 +99,3 @@ def run_demo(lines: int, report: Path) -> None:
     click.echo(
         "\ndemo done: the same handler, queries and tables run on AWS with `loglake deploy`."
     )
-
-
-def _step(number: int, total: int, line: str) -> None:
-    click.echo(f"[{number}/{total}] {line}", err=True)
