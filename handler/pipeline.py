@@ -38,7 +38,7 @@ from .parse import (
     read_blocks,
 )
 from .partition import partitions_for
-from .sink import SORT_KEYS, Sink, load_catalog_library
+from .sink import SORT_KEYS, CatalogLibrary, Sink, without_pandas
 from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
 from .workers import fan_out, fresh_session
@@ -123,6 +123,7 @@ class Pipeline:
         )
         self.partitions = partitions_for(config, self.s3)
         self.fingerprint = fingerprint(config)
+        self.catalog_library = CatalogLibrary()
 
     def with_session(self, session: boto3.Session) -> Pipeline:
         """The same pipeline on another session (a forked worker must not share connections)."""
@@ -219,9 +220,16 @@ class _Run:
             )
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:
-                load_catalog_library()
+                library = self.pipe.catalog_library
+                library.wait()
                 parts: Iterator[Part] = fan_out(
-                    numbered, workers, self.handle, self.claim, self._reconnect, self.source.uri
+                    numbered,
+                    workers,
+                    self.handle,
+                    self.claim,
+                    self._reconnect,
+                    self.source.uri,
+                    library.start,
                 )
             else:
                 parts = (self.handle(number, batch, self.claim) for number, batch in numbered)
@@ -230,7 +238,9 @@ class _Run:
         return total
 
     def _reconnect(self) -> None:
-        """In a forked worker: the same pipeline on new connections (never share a client)."""
+        """In a forked worker: the same pipeline on new connections (never share a client),
+        and no pandas (``sink.CatalogLibrary``)."""
+        without_pandas()
         self.pipe = self.pipe.with_session(fresh_session(self.pipe.session))
 
     def claim(self, paths: list[str]) -> None:
