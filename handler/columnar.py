@@ -119,17 +119,16 @@ class Columnar:
     def decide_text(self, text: bytes, offsets: np.ndarray) -> Decided:
         """``decide`` for lines given as one text, each ending with ``\\n``, with the offsets
         where they start (and, last, where the text ends): the batch as read, never cut up."""
-        array, positions = _candidates(text, offsets)
+        array, chosen = _candidates(text, offsets)
         found: list[Decided | None] = []
-        for table, part, where in self._parse(array, positions):
+        for table, part, where in self._parse(array, chosen):
             try:
                 found.append(self._accept(table, part, where))
             except UnicodeError:  # a line is not UTF-8: read the part again without such lines
                 utf8 = np.array([_utf8(x) for x in part.to_pylist()], bool)
-                again = self._parse(part.filter(pa.array(utf8)), where[utf8])
-                for parsed in again:
+                for table, lines, at in self._parse(part, utf8):
                     with contextlib.suppress(UnicodeError):  # still not: the reference takes it
-                        found.append(self._accept(*parsed))
+                        found.append(self._accept(table, lines, where[at]))
         kept = [f for f in found if f is not None and len(f.positions)]
         if not kept:
             return Decided(np.empty(0, np.int64), self.schema.empty_table())
@@ -139,14 +138,15 @@ class Columnar:
         )
 
     def _parse(
-        self, array: pa.LargeBinaryArray, positions: np.ndarray
+        self, array: pa.LargeBinaryArray, chosen: np.ndarray
     ) -> Iterator[tuple[pa.Table, pa.LargeBinaryArray, np.ndarray]]:
-        """Read parts with pyarrow; a refused part is split around the row it names.
+        """Read the ``chosen`` lines in parts with pyarrow; a refused part is split around the
+        row it names.
 
         Column types learned from earlier parts are declared (pyarrow reads declared columns
         half again as fast as it infers them); a declaration a part disagrees with is dropped.
         """
-        todo = self._by_kind(array, positions, dict(self.learned))
+        todo = self._by_kind(array, chosen, dict(self.learned))
         failures = 0
         while todo:
             part, where, declared = todo.pop()
@@ -173,26 +173,34 @@ class Columnar:
             yield table, part, where
 
     def _by_kind(
-        self, part: pa.LargeBinaryArray, where: np.ndarray, declared: Declared
+        self, lines: pa.LargeBinaryArray, chosen: np.ndarray, declared: Declared
     ) -> list[Part]:
-        """The first parts to read: for keys that changed type in earlier parts (``unstable``),
-        the lines where the key holds a string apart from the others, so that the read does not
-        fail at the first line of the other kind (a failed read costs up to a whole read). Which
-        part a line lands in only decides speed: pyarrow still checks every declared type.
-        Lines of a kind rarer than one in ``RARE_KIND`` (the corpus' ``"message": 42``) are left
-        to the reference: reading them apart would cost a copy and a read of their own."""
-        parts: list[Part] = [(part, where, declared)]
+        """The first parts to read, each copied out of all ``lines`` once: the ``chosen`` ones,
+        and for keys that changed type in earlier parts (``unstable``) the lines where the key
+        holds a string apart from the others, so that the read does not fail at the first line
+        of the other kind (a failed read costs up to a whole read). Which part a line lands in
+        only decides speed: pyarrow still checks every declared type. Lines of a kind rarer
+        than one in ``RARE_KIND`` (the corpus' ``"message": 42``) are left to the reference:
+        reading them apart would cost a copy and a read of their own."""
+        kinds: list[tuple[np.ndarray, Declared]] = [(chosen, declared)]
         for name in sorted(self.unstable)[:MAX_KIND_SPLITS]:
-            split: list[Part] = []
-            for lines, at, types in parts:
-                text = _matches(lines, _string_valued(name))
+            text = _matches(lines, _string_valued(name))
+            split = []
+            for mask, types in kinds:
                 others = {n: t for n, t in types.items() if n != name}
-                split += [
-                    (lines.filter(pa.array(chosen)), at[chosen], kinds)
-                    for chosen, kinds in ((text, others | {name: pa.string()}), (~text, others))
-                    if chosen.sum() * RARE_KIND >= len(chosen) > 0
-                ]
-            parts = split
+                for kind, kind_types in (
+                    (mask & text, others | {name: pa.string()}),
+                    (mask & ~text, others),
+                ):
+                    if kind.sum() * RARE_KIND >= mask.sum() and kind.any():
+                        split.append((kind, kind_types))
+            kinds = split
+        parts = []
+        for mask, types in kinds:
+            where = np.flatnonzero(mask)
+            parts.append(
+                (lines if len(where) == len(lines) else lines.take(pa.array(where)), where, types)
+            )
         return parts
 
     def _learn(self, schema: pa.Schema) -> None:
@@ -328,22 +336,19 @@ class Columnar:
 
 
 def _candidates(data: bytes, offsets: np.ndarray) -> tuple[pa.LargeBinaryArray, np.ndarray]:
-    """The lines that start with ``{`` and end with ``}``, each with its ``\\n`` (so the array's
-    bytes are the lines as a file), and where they are among all lines. pyarrow's JSON reader
-    does not check UTF-8: ``_column`` does, for the strings it reads."""
+    """All lines as one array over ``data`` (no copy), each with its ``\\n`` (so the array's
+    bytes are the lines as a file), and which start with ``{`` and end with ``}``. pyarrow's
+    JSON reader does not check UTF-8: ``_column`` does, for the strings it reads."""
     n = len(offsets) - 1
     buf = np.frombuffer(data, np.uint8)
     last = buf[np.maximum(offsets[1:] - 2, 0)]
     before = buf[np.maximum(offsets[1:] - 3, 0)]
     closed = (last == ord("}")) | ((last == ord("\r")) & (before == ord("}")))
     first = buf[np.minimum(offsets[:-1], max(len(buf) - 1, 0))] == ord("{")
-    chosen = np.flatnonzero((np.diff(offsets) >= 3) & first & closed)
     array = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
-    if len(chosen) < n:
-        array = array.take(pa.array(chosen))
-    return array, chosen
+    return array, (np.diff(offsets) >= 3) & first & closed
 
 
 def line_offsets(text: bytes) -> np.ndarray:
