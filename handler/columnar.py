@@ -275,7 +275,7 @@ class Columnar:
         presence = np.stack([_present(cols[name]) for name in names], axis=1)
         for i, name in enumerate(names):
             ok &= ~presence[:, i] | _certain(name, cols[name])
-        ok &= ~_null_valued(lines, ok & ~presence.all(axis=1))
+        ok &= ~_matches_in(lines, _NULL_VALUE, ok & ~presence.all(axis=1))
         reserved = self.validator.reserved
         ordered, codes, orders = _key_orders(lines, presence, names, ok, reserved)
         ok &= ordered
@@ -438,16 +438,15 @@ def _certain(name: str, column: pa.Array) -> np.ndarray | bool:
 _NULL_VALUE = r":[ \t\r\n]*null"
 
 
-def _null_valued(lines: pa.LargeBinaryArray, partial: np.ndarray) -> np.ndarray:
-    """Which ``partial`` rows (some column absent or null) hold a ``null`` value. One rare key
-    (an invalid line's ``raw_message``) makes most rows of a part partial: then every line is
-    searched, which is cheaper than copying most of them out first."""
-    if not partial.any():
-        return partial
-    if partial.sum() * 4 > len(partial):
-        return partial & _matches(lines, _NULL_VALUE)
-    found = np.zeros(len(partial), bool)
-    found[partial] = _matches(lines.filter(pa.array(partial)), _NULL_VALUE)
+def _matches_in(lines: pa.LargeBinaryArray, pattern: str, rows: np.ndarray) -> np.ndarray:
+    """``_matches`` for the ``rows`` of ``lines`` (False elsewhere). When they are most of the
+    lines (one rare key, like an invalid line's ``raw_message``, makes most rows of a part
+    partial), every line is searched: cheaper than copying most of them out first."""
+    if rows.sum() * 4 > len(rows):
+        return rows & _matches(lines, pattern)
+    found = np.zeros(len(rows), bool)
+    if rows.any():
+        found[rows] = _matches(lines.filter(pa.array(rows)), pattern)
     return found
 
 
@@ -498,8 +497,7 @@ def _key_orders(
             result[chosen] = True
             continue
         regex = ".*".join('"' + re.escape(key) + r'"\s*:' for key in attributes)
-        subset = lines if chosen.all() else lines.filter(pa.array(chosen))
-        result[chosen] = _matches(subset, regex)
+        result |= _matches_in(lines, regex, chosen)
     return result, codes, orders
 
 
