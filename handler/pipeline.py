@@ -340,13 +340,15 @@ class _Run:
         self, decided: Decided, fast_lines: np.ndarray, rows: list[Row], row_lines: list[int]
     ) -> pa.Table:
         """The batch's valid rows from both paths with the loglake columns, ordered by event
-        time and then line: the order the file is sorted in (``sink.SORT_KEYS``), in one take."""
+        time and then line: the order the file is sorted in (``sink.SORT_KEYS``), in one take,
+        which rows already in line and time order (most logs, read as one part) do not need."""
         columnar = self.pipe.columnar
         table = pa.concat_tables([decided.table, rows_table(rows, columnar.schema)])
         lines = np.concatenate([fast_lines, np.asarray(row_lines, np.int64)])
         times = table.column("event_time").to_numpy()
-        order = np.lexsort((lines, times))
-        table, lines = table.take(pa.array(order)), lines[order]
+        if np.any(times[1:] < times[:-1]) or np.any(lines[1:] < lines[:-1]):
+            order = np.lexsort((lines, times))
+            table, lines = table.take(pa.array(order)), lines[order]
         n = len(lines)
         uri = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), [self.source.uri])
         ingested = np.full(n, np.datetime64(self.ingested_at, "us"))
