@@ -38,7 +38,7 @@ from .parse import (
     read_blocks,
 )
 from .partition import partitions_for
-from .sink import SORT_KEYS, CatalogLibrary, Sink, without_pandas
+from .sink import SORT_KEYS, Sink, load_catalog_library
 from .source import SourceObject, s3_object
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
 from .workers import fan_out, fresh_session
@@ -123,7 +123,6 @@ class Pipeline:
         )
         self.partitions = partitions_for(config, self.s3)
         self.fingerprint = fingerprint(config)
-        self.catalog_library = CatalogLibrary()
 
     def with_session(self, session: boto3.Session) -> Pipeline:
         """The same pipeline on another session (a forked worker must not share connections)."""
@@ -220,16 +219,9 @@ class _Run:
             )
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:
-                library = self.pipe.catalog_library
-                library.wait()
+                load_catalog_library()
                 parts: Iterator[Part] = fan_out(
-                    numbered,
-                    workers,
-                    self.handle,
-                    self.claim,
-                    self._reconnect,
-                    self.source.uri,
-                    library.start,
+                    numbered, workers, self.handle, self.claim, self._reconnect, self.source.uri
                 )
             else:
                 parts = (self.handle(number, batch, self.claim) for number, batch in numbered)
@@ -238,9 +230,7 @@ class _Run:
         return total
 
     def _reconnect(self) -> None:
-        """In a forked worker: the same pipeline on new connections (never share a client),
-        and no pandas (``sink.CatalogLibrary``)."""
-        without_pandas()
+        """In a forked worker: the same pipeline on new connections (never share a client)."""
         self.pipe = self.pipe.with_session(fresh_session(self.pipe.session))
 
     def claim(self, paths: list[str]) -> None:

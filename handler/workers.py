@@ -41,13 +41,11 @@ def fan_out(
     claim: Claim,
     in_child: Callable[[], None],
     label: str,
-    forked: Callable[[], None] = lambda: None,
 ) -> Iterator[T]:
     """Yield ``handle(number, batch, claim)`` of every batch, run in ``workers`` forked processes.
 
     ``in_child`` runs first in each worker (to open its own connections); ``claim`` runs in this
-    process, asked by a worker before it writes; ``label`` names the object in errors;
-    ``forked`` runs in this process once every worker has started.
+    process, asked by a worker before it writes; ``label`` names the object in errors.
     """
     context = multiprocessing.get_context("fork")
     pending = _Ahead(iter(numbered))
@@ -63,7 +61,6 @@ def fan_out(
             proc.start()
             theirs.close()
             procs.append((proc, ours))
-        forked()
         busy = {conn for _, conn in procs if _send_next(conn, pending, procs)}
         while busy:
             for conn in wait(list(busy)):

@@ -7,8 +7,6 @@ import io
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime
@@ -352,21 +350,6 @@ def test_worker_processes_write_exactly_what_one_process_writes(served_lake: Lak
     errors = lake.rows("errors")
     assert errors.groupby("source_uri").size().tolist() == [31, 31]
     assert lake.manifest("many.log")["files"] == many.files
-
-
-def test_a_worker_builds_arrays_without_importing_pandas() -> None:
-    """pyarrow asks for pandas on a process's first array; a worker says there is none, so it
-    does not spend half a second importing it (a fresh interpreter: pytest has pandas loaded)."""
-    code = (
-        "import sys, numpy as np, pyarrow as pa\n"
-        "from handler.sink import without_pandas\n"
-        "without_pandas()\n"
-        "assert pa.array(np.arange(3)).to_pylist() == [0, 1, 2] and pa.array(['x']).null_count == 0\n"
-        "assert 'pandas' not in sys.modules\n"
-        "try:\n    import pandas\nexcept ModuleNotFoundError as exc:\n    print(exc)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "a worker process does not load pandas"
 
 
 def test_a_killed_worker_fails_the_attempt_and_the_retry_is_exact(served_lake: Lake) -> None:
