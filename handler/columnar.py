@@ -14,7 +14,8 @@ for line). A line is accepted when all of these hold:
   read as int64 or a finite double with a fraction (an integral double was ``1.0`` or a huge
   integer, which the reference writes differently), keys are printable ASCII without ``"`` or
   ``\\``;
-* its keys come in the order of the part's columns, checked by one regular expression per set of
+* its attribute keys (all but timestamp, level, message and the extra columns) come in the
+  order of the first line with the same keys, checked by one regular expression per set of
   present keys (that order is the order of the attributes map), and unless every column is
   present it has no ``null`` value (Arrow cannot tell an absent key from ``"k": null``; a value
   follows a colon and JSON whitespace, so ``:\\s*null`` finds every one, and a string "null" is
