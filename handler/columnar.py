@@ -127,9 +127,9 @@ class Columnar:
                 found.append(self._accept(table, part, where))
             except UnicodeError:  # a line is not UTF-8: read the part again without such lines
                 utf8 = np.array([_utf8(x) for x in part.to_pylist()], bool)
-                for table, lines, at in self._parse(part, utf8):
+                for again, lines, at in self._parse(part, utf8):
                     with contextlib.suppress(UnicodeError):  # still not: the reference takes it
-                        found.append(self._accept(table, lines, where[at]))
+                        found.append(self._accept(again, lines, where[at]))
         kept = [f for f in found if f is not None and len(f.positions)]
         if not kept:
             return Decided(np.empty(0, np.int64), self.schema.empty_table())
@@ -519,18 +519,18 @@ def _iso_micros(ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if not ok.any():
         return micros, ok
     texts = ts if ok.all() else ts.filter(pa.array(ok))
-    offsets = _offsets(texts)
-    last = np.frombuffer(texts.buffers()[2], np.uint8)[offsets[1:] - 1]
-    naive = (last >= ord("0")) & (last <= ord("9"))
     try:
-        micros[ok] = _cast_micros(texts, naive)
+        micros[ok] = _cast_micros(texts)
     except pa.ArrowInvalid:
         micros[ok], ok[ok] = _civil_micros(texts)
     return micros, ok
 
 
-def _cast_micros(texts: pa.Array, naive: np.ndarray) -> np.ndarray:
-    """Microseconds of texts of the strict form, by Arrow's cast; ``naive`` ones have no zone."""
+def _cast_micros(texts: pa.Array) -> np.ndarray:
+    """Microseconds of texts of the strict form, by Arrow's cast; those ending in a digit have
+    no zone."""
+    last = np.frombuffer(texts.buffers()[2], np.uint8)[_offsets(texts)[1:] - 1]
+    naive = (last >= ord("0")) & (last <= ord("9"))
     micros = np.empty(len(texts), np.int64)
     for chosen, kind in ((naive, _NAIVE), (~naive, _UTC)):
         if chosen.any():
