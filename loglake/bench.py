@@ -272,14 +272,11 @@ def main(argv: list[str] | None = None) -> None:
 
     def loglake(label: str, path: Path, workers: str, timed: bool = True) -> dict[str, float | str]:
         # Each run reads its own name: a second run of the same file would be a duplicate.
-        timing, sampled = (alias(path, f"w{workers}{kind}") for kind in ("", "m"))
+        again = [*process, str(alias(path, f"w{workers}m"))] if timed else None
         env = loglake_env(endpoint) | {"WORKERS": workers}
         plural = "worker" if workers == "1" else "workers"
         name = f"loglake process{label} ({workers} {plural})"
-        if timed:
-            result = run(name, [*process, str(timing)], env, [*process, str(sampled)])
-        else:
-            result = run(name, [*process, str(timing)], env)
+        result = run(name, [*process, str(alias(path, f"w{workers}"))], env, again)
         result["mb"] = path.stat().st_size / 1e6
         result["cores"] = int(workers)
         return result
