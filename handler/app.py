@@ -54,6 +54,13 @@ def process_ref(ref: ObjectRef) -> Result:
     if result.status == "missing":
         logger.warning("object no longer exists; skipped", extra=summary)
         return result
+    if result.status == "unmatched":
+        logger.info(
+            "no source matches this key; skipped (add a [[source]] to SOURCES_FILE to read it)",
+            extra=summary,
+        )
+        metrics.add_metric("ObjectsUnmatched", MetricUnit.Count, 1)
+        return result
     logger.info(f"{result.status} {result.source_uri}", extra=summary)
     if result.status == "processed":
         metrics.add_metric("ObjectsProcessed", MetricUnit.Count, 1)

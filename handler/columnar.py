@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,15 +42,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from .fields import EPOCH, MILLIS_THRESHOLD, level_name
 from .parquet import ARROW_TYPES
-from .validate import EPOCH, LEVELS, MILLIS_THRESHOLD, Invalid, Row, Validator
+from .validate import Invalid, Row, Validator
 
 #: A failing part smaller than this goes to the reference whole (cheaper than reading it again).
 MIN_PART = 32
 #: Parts pyarrow may refuse per batch before the rest of the batch goes to the reference.
 MAX_FAILURES = 48
-#: Integer epochs this large could overflow int64 microseconds; the reference decides them.
-EPOCH_LIMIT = 10**15
+#: Integer epochs this large are microseconds or nanoseconds; the reference decides them.
+EPOCH_LIMIT = 10**14
 MAP = pa.map_(pa.string(), pa.string())
 _ROW = re.compile(r" in row (\d+)")
 _CHANGED = re.compile(r"Column\(/([^/]*)\) changed from")
@@ -262,22 +264,28 @@ class Columnar:
     ) -> Decided | None:
         """Check a parsed part row by row, in bulk; build the columns of the rows that pass."""
         names = table.column_names
-        if len(names) > MAX_COLUMNS or not {"timestamp", "level", "message"} <= set(names):
+        roles = self._roles(table) if len(names) <= MAX_COLUMNS else None
+        if roles is None:
             return None
+        time_key, level_key, message_key = roles
         try:
             cols = {name: _column(table.column(name)) for name in names}
         except pa.ArrowException as exc:  # a malformed array: leave the part alone
             if "UTF8" in str(exc) or "UTF-8" in str(exc):
                 raise UnicodeError(str(exc)) from exc
             return None
-        event_time, ok = self._event_time(cols["timestamp"])
-        level, level_ok = _per_value(cols["level"], _level)
-        ok &= level_ok & pa.types.is_string(cols["message"].type) & _present(cols["message"])
+        event_time, ok = self._event_time(cols[time_key])
+        scale = self.validator.fields.scale
+        level, level_ok = _per_value(cols[level_key], partial(_level, level_key, scale))
+        message = cols[message_key]
+        ok &= level_ok & pa.types.is_string(message.type) & _present(message)
+        if "short_message" in cols and "version" in cols:  # GELF: levels on syslog's scale
+            ok &= ~(_present(cols["short_message"]) & _present(cols["version"]))
         presence = np.stack([_present(cols[name]) for name in names], axis=1)
         for i, name in enumerate(names):
             ok &= ~presence[:, i] | _certain(name, cols[name])
         ok &= ~_matches_in(lines, _NULL_VALUE, ok & ~presence.all(axis=1))
-        reserved = self.validator.reserved
+        reserved = self.validator.extra_names | {time_key, level_key, message_key}
         ordered, codes, orders = _key_orders(lines, presence, names, ok, reserved)
         ok &= ordered
         extras = []
@@ -296,11 +304,28 @@ class Columnar:
         columns = [
             pa.array(event_time[ok], pa.timestamp("us")),
             level.filter(keep),
-            cols["message"].filter(keep),
+            message.filter(keep),
             attributes,
             *(e.filter(keep) for e in extras),
         ]
         return Decided(where[ok], pa.Table.from_arrays(columns, schema=self.schema))
+
+    def _roles(self, table: pa.Table) -> tuple[str, str, str] | None:
+        """The columns this part's time, level and message come from: for each, the first
+        candidate (``fields.py``) with a value in some row. A row without a value there goes
+        to the reference (which would look further); higher candidates have no value in any
+        row, so where there is one the reference picks the same. Parts whose message is a
+        container's ``log`` (maybe the app's JSON, read again) go to the reference."""
+        fields = self.validator.fields
+        chosen = []
+        for keys in (fields.time_keys, fields.level_keys, fields.message_keys):
+            key = next((k for k in keys if k in table.column_names and _any(table[k])), None)
+            if key is None:
+                return None
+            chosen.append(key)
+        if chosen[2] == "log" and not fields.pinned:
+            return None
+        return chosen[0], chosen[1], chosen[2]
 
     def _event_time(self, ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """Microseconds since the epoch and whether each row's timestamp is certain and in range."""
@@ -604,12 +629,14 @@ def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def _level(value: Any) -> tuple[str | None, bool]:
-    """The reference's own level rule, for one distinct spelling."""
-    if type(value) is not str:
-        return None, False
-    level = LEVELS.get(value) or LEVELS.get(value.upper())
+def _level(key: str, scale: str | None, value: Any) -> tuple[str | None, bool]:
+    """The reference's own level rule, for one distinct value."""
+    level = level_name(value, key, scale)
     return level, level is not None
+
+
+def _any(column: pa.ChunkedArray) -> bool:
+    return column.null_count < len(column)
 
 
 def _converter(validator: Validator, name: str) -> Callable[[Any], tuple[Any, bool]]:

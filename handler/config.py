@@ -20,6 +20,7 @@ from botocore.config import Config as BotoConfig
 from .ddl import DEFAULT_DDL_DIR, TableDef, load_tables
 from .exceptions import ConfigError
 from .rules import FieldRule, parse_rules
+from .sources import DEFAULT, Source, load_sources
 
 MiB = 1024 * 1024
 #: Lambda gives a function one full vCPU per this much memory.
@@ -52,6 +53,7 @@ class Config:
     ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
     ``VALIDATION_RULES_FILE``     (none)                  the same, read from a file
     ``GLUE_DDL_DIR``              ``glue_ddl/``           folder of the table definitions
+    ``SOURCES_FILE``              (none)                  which objects are read how, ``sources.py``
     ============================  ======================  ===========================================
     """
 
@@ -73,6 +75,9 @@ class Config:
     max_attempts: int = 10
     rules: tuple[FieldRule, ...] = ()
     ddl_dir: Path = DEFAULT_DDL_DIR
+    #: The sources, in order (the first that matches a key reads it); ``SOURCES_FILE``.
+    sources: tuple[Source, ...] = (DEFAULT,)
+    sources_file: Path | None = None
     processed_prefix: str = "processed/"
     errors_prefix: str = "errors/"
     manifest_prefix: str = "_manifests/"
@@ -119,6 +124,8 @@ class Config:
             max_attempts=_positive_int(env, "AWS_MAX_ATTEMPTS", cls.max_attempts),
             rules=parse_rules(rules_text, origin),
             ddl_dir=Path(env["GLUE_DDL_DIR"]) if env.get("GLUE_DDL_DIR") else DEFAULT_DDL_DIR,
+            sources=load_sources(env["SOURCES_FILE"]) if env.get("SOURCES_FILE") else (DEFAULT,),
+            sources_file=Path(env["SOURCES_FILE"]) if env.get("SOURCES_FILE") else None,
         )
         config.tables  # noqa: B018 - read the table definitions now, so a bad one fails at start
         return config

@@ -1,7 +1,7 @@
 """What produced an object's rows, so reprocessing can pick exactly the objects a change affects.
 
 Recorded in every object's manifest as ``fingerprint``: the processed table's columns and types,
-the validation rules and limits, and ``VALIDATOR_VERSION``, which is bumped whenever validation
+the validation rules and limits, the definition of the source that read it, and ``VALIDATOR_VERSION``, which is bumped whenever validation
 semantics change in code (a new error code, a value read differently). ``digest`` sums it up: two
 objects were produced the same way exactly when their digests are equal.
 """
@@ -14,15 +14,17 @@ from dataclasses import asdict
 from typing import Any
 
 from .config import Config
+from .sources import DEFAULT, Source
 
 #: Bump when the same line could now validate differently (or land in other columns).
-VALIDATOR_VERSION = 1
+VALIDATOR_VERSION = 2
 
 
-def fingerprint(config: Config) -> dict[str, Any]:
-    """The fingerprint of rows produced under ``config``, with its ``digest``."""
+def fingerprint(config: Config, source: Source | None = None) -> dict[str, Any]:
+    """The fingerprint of rows ``source`` produces under ``config``, with its ``digest``."""
     doc: dict[str, Any] = {
         "validator": VALIDATOR_VERSION,
+        "source": (source or DEFAULT).reading(),
         "columns": [[c.name, c.type] for c in config.tables["processed"].columns],
         "rules": [_rule(rule) for rule in sorted(config.rules, key=lambda r: r.field)],
         "limits": {

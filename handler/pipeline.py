@@ -22,9 +22,10 @@ import boto3
 import numpy as np
 import pyarrow as pa
 
-from .columnar import Columnar, Decided, line_offsets, rows_table
+from .columnar import Decided, line_offsets, rows_table
 from .config import Config
 from .fingerprint import fingerprint
+from .formats import FORMATS, Bulk
 from .ledger import Attempt, Ledger, deliver
 from .parse import (
     RAW_LINE_CAP,
@@ -40,6 +41,7 @@ from .parse import (
 from .partition import partitions_for
 from .sink import SORT_KEYS, Sink, load_catalog_library
 from .source import SourceObject, s3_object
+from .sources import DEFAULT, Source, match_source
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
 from .workers import fan_out, fresh_session
 
@@ -52,7 +54,9 @@ class Result:
 
     source_uri: str
     version: str
-    status: str  # processed | duplicate | superseded | missing | dry_run
+    status: str  # processed | duplicate | superseded | missing | unmatched | dry_run
+    source: str = ""
+    format: str = ""
     lines_read: int = 0
     valid: int = 0
     invalid: int = 0
@@ -70,7 +74,7 @@ class Result:
     def manifest_fields(self) -> dict[str, Any]:
         """What the head manifest keeps of it (the ledger adds who, which version, which files)."""
         doc = self.as_dict()
-        for key in ("sample_errors", "status", "source_uri", "version", "files"):
+        for key in ("sample_errors", "status", "source_uri", "version", "files", "source"):
             doc.pop(key)
         return doc
 
@@ -111,9 +115,8 @@ class Pipeline:
         self.session = config.retrying(session or boto3.Session())
         self.s3 = self.session.client("s3")
         processed = config.tables["processed"]
-        extras = {c.name: c.type for c in processed.columns if c.name not in STANDARD_COLUMNS}
-        self.validator = Validator(extras, config.rules, config.min_timestamp, config.max_future)
-        self.columnar = Columnar(self.validator, extras)
+        self.extras = {c.name: c.type for c in processed.columns if c.name not in STANDARD_COLUMNS}
+        self._readers: dict[str, Reader] = {}
         db = config.glue_database
         self.processed = Sink(
             processed, db, config.processed_table, self.session, SORT_KEYS["processed"]
@@ -122,7 +125,21 @@ class Pipeline:
             config.tables["errors"], db, config.errors_table, self.session, SORT_KEYS["errors"]
         )
         self.partitions = partitions_for(config, self.s3)
-        self.fingerprint = fingerprint(config)
+
+    def reader(self, spec: Source) -> Reader:
+        """The validator and bulk path of one source (made once per container)."""
+        found = self._readers.get(spec.name)
+        if found is None or found.spec != spec:
+            cfg = self.config
+            validator = Validator(self.extras, cfg.rules, cfg.min_timestamp, cfg.max_future, spec)
+            bulk = FORMATS[spec.format].bulk(validator, self.extras)
+            found = Reader(spec, validator, bulk, fingerprint(cfg, spec))
+            self._readers[spec.name] = found
+        return found
+
+    def source_for(self, key: str) -> Source | None:
+        """The first configured source that matches ``key`` (``None``: no source reads it)."""
+        return match_source(self.config.sources, key)
 
     def with_session(self, session: boto3.Session) -> Pipeline:
         """The same pipeline on another session (a forked worker must not share connections)."""
@@ -130,17 +147,27 @@ class Pipeline:
 
     def process_s3(self, bucket: str, key: str) -> Result:
         """Process the current version of ``s3://bucket/key`` (skip it if it is gone)."""
+        spec = self.source_for(key)
+        if spec is None:
+            return Result(f"s3://{bucket}/{key}", "", "unmatched")
         source = s3_object(self.s3, bucket, key)
         if source is None:
             return Result(f"s3://{bucket}/{key}", "", "missing")
-        return self.process(source)
+        return self.process(source, spec=spec)
 
-    def process(self, source: SourceObject, dry_run: bool = False) -> Result:
-        """Process one object; with ``dry_run`` validate and count only, writing nothing."""
+    def process(
+        self, source: SourceObject, dry_run: bool = False, spec: Source | None = None
+    ) -> Result:
+        """Process one object (read by ``spec``, or the source its key matches); with
+        ``dry_run`` validate and count only, writing nothing."""
         started = time.monotonic()
+        spec = spec or self.source_for(source.key)
+        if spec is None:
+            return Result(source.uri, source.version, "unmatched")
+        reader = self.reader(spec)
         if dry_run:
-            total = _Run(self, source, None).consume()
-            return _result(source, total, None, "dry_run", started)
+            total = _Run(self, source, None, spec).consume()
+            return _result(source, total, None, "dry_run", started, spec)
         cfg = self.config
         ledger = Ledger(
             self.s3,
@@ -149,33 +176,41 @@ class Pipeline:
             source.uri,
             cfg.lease,
             self.partitions.release,
-            self.fingerprint["digest"],
+            reader.fingerprint["digest"],
         )
         made: list[Result] = []
 
         def work(attempt: Attempt) -> dict[str, Any]:
-            run = _Run(self, source, attempt)
+            run = _Run(self, source, attempt, spec)
             total = run.consume()
             self.processed.register(total.dts["processed"])
             self.errors.register(total.dts["errors"])
-            made.append(_result(source, total, attempt, "processed", started))
-            return made[0].manifest_fields() | run.details() | {"fingerprint": self.fingerprint}
+            made.append(_result(source, total, attempt, "processed", started, spec))
+            fields = made[0].manifest_fields() | run.details()
+            return fields | {"source": spec.name, "fingerprint": reader.fingerprint}
 
         outcome, head = deliver(ledger, source.version, source.current_version, work)
         if outcome == "duplicate":
-            return _from_manifest(head.doc or {}, "duplicate")
+            return _from_manifest(head.doc or {}, "duplicate", spec)
         result = made[0] if outcome == "processed" else replace(made[0], status=outcome, files=[])
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
 
 def _result(
-    source: SourceObject, total: Part, attempt: Attempt | None, status: str, started: float
+    source: SourceObject,
+    total: Part,
+    attempt: Attempt | None,
+    status: str,
+    started: float,
+    spec: Source,
 ) -> Result:
     result = Result(
         source_uri=source.uri,
         version=source.version,
         status=status,
+        source=spec.name,
+        format=spec.format,
         lines_read=total.lines,
         valid=total.valid,
         invalid=total.invalid,
@@ -193,8 +228,15 @@ def _result(
 class _Run:
     """One pass over one object: validate every batch and, unless ``attempt`` is None, write it."""
 
-    def __init__(self, pipe: Pipeline, source: SourceObject, attempt: Attempt | None):
+    def __init__(
+        self,
+        pipe: Pipeline,
+        source: SourceObject,
+        attempt: Attempt | None,
+        spec: Source | None = None,
+    ) -> None:
         self.pipe, self.source, self.attempt = pipe, source, attempt
+        self.spec = spec or pipe.source_for(source.key) or DEFAULT
         self.dry = attempt is None
         self.ingested_at = datetime.now(UTC).replace(tzinfo=None)
         self.upload_dt = source.last_modified.date().isoformat()
@@ -244,7 +286,9 @@ class _Run:
         The columnar path decides the lines it can prove valid in bulk; every other line goes
         through the reference validator, in line order (so the first errors are the samples).
         """
-        self.pipe.validator.refresh_clock()
+        reader = self.pipe.reader(self.spec)
+        reader.validator.upload = self.source.last_modified
+        reader.validator.refresh_clock()
         decided, numbers, found = self._decide(batch)
         rows, row_lines, errors, blank = found
         part = Part(
@@ -267,15 +311,16 @@ class _Run:
             text = batch.text or b"".join(line + b"\n" for line in cast(list[bytes], batch.lines))
             return self._decide_text(batch.first, text)
         texts = [x for x in batch.lines if type(x) is bytes]
-        decided = self.pipe.columnar.decide(texts if self.pipe.config.columnar else [])
+        bulk = self.pipe.reader(self.spec).bulk
+        decided = bulk.decide(texts) if self.pipe.config.columnar and texts else _none(bulk)
         return decided, *self._check_mixed(batch, _proven(decided, len(texts)))
 
     def _decide_text(self, first: int, text: bytes) -> tuple[Decided, np.ndarray, Checked]:
         """``_decide`` for lines given as one text: only the lines left over are cut out of it."""
         offsets = line_offsets(text)
-        columnar = self.pipe.columnar
+        bulk = self.pipe.reader(self.spec).bulk
         on = self.pipe.config.columnar
-        decided = columnar.decide_text(text, offsets) if on else columnar.decide([])
+        decided = bulk.decide_text(text, offsets) if on else _none(bulk)
         rest = np.flatnonzero(~_proven(decided, len(offsets) - 1)).tolist()
         bounds = offsets.tolist()
         numbers = np.arange(first, first + len(offsets) - 1)
@@ -284,7 +329,8 @@ class _Run:
 
     def _check(self, numbered: Iterable[tuple[int, Line]]) -> Checked:
         """The reference validator over ``(line number, item)`` pairs, in line order."""
-        check, limit = self.pipe.validator.check, self.pipe.config.max_line_bytes
+        check = self.pipe.reader(self.spec).validator.check
+        limit = self.pipe.config.max_line_bytes
         rows: list[Row] = []
         row_lines: list[int] = []
         errors = _Errors()
@@ -332,8 +378,8 @@ class _Run:
         """The batch's valid rows from both paths with the loglake columns, ordered by event
         time and then line: the order the file is sorted in (``sink.SORT_KEYS``), in one take,
         which rows already in line and time order (most logs, read as one part) do not need."""
-        columnar = self.pipe.columnar
-        table = pa.concat_tables([decided.table, rows_table(rows, columnar.schema)])
+        schema = self.pipe.reader(self.spec).bulk.schema
+        table = pa.concat_tables([decided.table, rows_table(rows, schema)])
         lines = np.concatenate([fast_lines, np.asarray(row_lines, np.int64)])
         times = table.column("event_time").to_numpy()
         if np.any(times[1:] < times[:-1]) or np.any(lines[1:] < lines[:-1]):
@@ -439,7 +485,25 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _from_manifest(doc: dict[str, Any], status: str) -> Result:
+def _from_manifest(doc: dict[str, Any], status: str, spec: Source) -> Result:
     known = Result.__dataclass_fields__
     values = {k: v for k, v in doc.items() if k in known and k not in {"status", "sample_errors"}}
+    values.setdefault("source", spec.name)
+    values.setdefault("format", spec.format)
     return Result(status=status, **values)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one source's objects are read: its validator (the reference), its format's bulk
+    path, and the fingerprint of the rows they make."""
+
+    spec: Source
+    validator: Validator
+    bulk: Bulk
+    fingerprint: dict[str, Any]
+
+
+def _none(bulk: Bulk) -> Decided:
+    """Nothing decided in bulk (``COLUMNAR=off``, or no lines)."""
+    return Decided(np.empty(0, np.int64), bulk.schema.empty_table())

@@ -32,6 +32,8 @@ class SourceObject:
     opener: Callable[[], BinaryIO]
     #: The version the object has now (``None`` once it is gone): asked again before committing.
     probe: Callable[[], str | None]
+    #: What sources match: the object key, or a local file's path as given.
+    key: str = ""
 
     def open(self) -> BinaryIO:
         """A fresh stream over exactly this version's bytes."""
@@ -71,6 +73,7 @@ def s3_object(s3: Any, bucket: str, key: str) -> SourceObject | None:
         size=int(head["ContentLength"]),
         opener=opener,
         probe=probe,
+        key=key,
     )
 
 
@@ -111,6 +114,7 @@ def local_file(path: str | os.PathLike[str]) -> SourceObject:
         size=stat.st_size,
         opener=lambda: resolved.open("rb"),
         probe=probe,
+        key=str(path),
     )
 
 

@@ -33,6 +33,7 @@ from handler.fingerprint import digest_of, fingerprint
 from handler.manifest import COMPLETE, manifest_key, read_manifest
 from handler.pipeline import Pipeline
 from handler.source import split_s3_uri
+from handler.sources import match_source
 
 PAGE = 1000
 
@@ -79,7 +80,12 @@ def reprocess(
     """Walk, pick, and send (or process) every object that is not current."""
     bucket, prefix = split_s3_uri(plan.uri)
     s3 = session.client("s3")
-    digest = fingerprint(config)["digest"]
+    digests = {spec.name: fingerprint(config, spec)["digest"] for spec in config.sources}
+
+    def digest(key: str) -> str | None:
+        spec = match_source(config.sources, key)
+        return digests[spec.name] if spec else None
+
     tally = Tally()
     sink = _Local(config, plan.processes, tally) if plan.processes else _Queue(session, plan, tally)
     with ThreadPoolExecutor(16) as pool:
@@ -149,14 +155,23 @@ def _heads(
     return list(pool.map(read, keys))
 
 
-def _stale(item: dict[str, Any], head: dict[str, Any] | None, digest: str, plan: Plan) -> bool:
-    """Not current: never processed (unless ``stale_only``), or under another fingerprint."""
+def _stale(
+    item: dict[str, Any],
+    head: dict[str, Any] | None,
+    digest: Callable[[str], str | None],
+    plan: Plan,
+) -> bool:
+    """Not current: never processed (unless ``stale_only``), or under another fingerprint (the
+    one of the source that reads its key now). A key no source reads is never picked."""
+    current = digest(item["Key"])
+    if current is None:
+        return False
     if head is None or head.get("status") != COMPLETE:
         return not plan.stale_only
     version = str(head.get("version", ""))
     if _ETAG.match(version) and version != str(item["ETag"]).strip('"'):
         return not plan.stale_only  # a newer upload whose notification was lost
-    return digest_of(head) != digest
+    return digest_of(head) != current
 
 
 #: A version the handler took from an ETag (an unversioned bucket); a listing has no version ids.

@@ -46,10 +46,9 @@ def code(result: object) -> str:
         (line(timestamp=float("inf")), "invalid_json"),
         (line(timestamp="1999-12-31T23:59:59Z"), "timestamp_out_of_range"),
         (line(timestamp="2999-01-01T00:00:00Z"), "timestamp_out_of_range"),
-        (line(level="NOTICE"), "bad_level"),
+        (line(level="LOUD"), "bad_level"),
         (line(level=3), "bad_level"),
-        (line(message=42), "bad_type:message"),
-        (line(message={"a": 1}), "bad_type:message"),
+        (line(level=True), "bad_level"),
     ],
 )
 def test_error_codes(raw: bytes, expected: str) -> None:
@@ -60,7 +59,9 @@ def test_error_codes(raw: bytes, expected: str) -> None:
 
 def test_the_tutorial_sample_line_three_is_missing_level() -> None:
     raw = b'{"timestamp": "2025-07-21T10:00:10Z", "raw_message": "Invalid format log"}'
-    assert V.check(raw) == Invalid("missing_field:level", "required field 'level' is missing")
+    found = V.check(raw)
+    assert isinstance(found, Invalid) and found.code == "missing_field:level"
+    assert 'default_level = "INFO"' in found.detail  # the one setting that accepts it
 
 
 @pytest.mark.parametrize(
@@ -242,7 +243,6 @@ def nested(depth: int, leaf: str = "1") -> str:
         (line(level={"a": 1}), "bad_level"),
         (line(timestamp=[1, 2]), "bad_timestamp"),
         (line(timestamp={"at": "2025-07-21T10:00:00Z"}), "bad_timestamp"),
-        (line(message=["m"]), "bad_type:message"),
         (
             b'{"timestamp": ' + nested(900).encode() + b', "level": "INFO", "message": "m"}',
             "bad_timestamp",

@@ -1,0 +1,119 @@
+"""The formats a source can read, registered in one place (``FORMATS``).
+
+A format is one module with one contract: ``decoder(source)`` gives the reference, which turns
+one line into its fields (``verdicts.Decoded``), and ``bulk(validator)`` gives the path that
+decides a whole batch at once in Arrow (``decide_text``), accepting only the lines it can prove
+give the reference's row; differential tests (``tests/test_formats.py``) hold both to the same
+rows. Adding a format touches its module, this table and its tests, not the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from ..sources import Source
+from ..verdicts import Decoded
+from . import access, cri, logfmt, ndjson, pattern, syslog
+
+if TYPE_CHECKING:
+    from ..columnar import Decided
+    from ..validate import Validator
+
+Decode = Callable[[bytes, datetime], Decoded]
+
+
+class Bulk(Protocol):
+    """Decides a batch of lines at once; lines it leaves out go to the reference."""
+
+    schema: Any
+
+    def decide_text(self, text: bytes, offsets: np.ndarray) -> Decided: ...
+
+    def decide(self, lines: list[bytes]) -> Decided: ...
+
+
+@dataclass(frozen=True)
+class Format:
+    """One registered format: what it reads, its reference decoder and its bulk path."""
+
+    name: str
+    summary: str
+    example: str
+    decoder: Callable[[Source], Decode]
+    bulk: Callable[[Validator, dict[str, str]], Bulk]
+    #: How its fields are found (``fields.Fields``): json, logfmt or fixed.
+    fields: str = "fixed"
+
+
+def _columnar(validator: Validator, extras: dict[str, str]) -> Any:
+    from ..columnar import Columnar
+
+    return Columnar(validator, extras)
+
+
+FORMATS: dict[str, Format] = {
+    "ndjson": Format(
+        "ndjson",
+        "one JSON object per line; pino, zap, slog, Serilog, ECS, GELF... need no field names",
+        '{"level":30,"time":1531171074631,"msg":"hello world","pid":657}',
+        lambda source: ndjson.decode,
+        _columnar,
+        "json",
+    ),
+    "logfmt": Format(
+        "logfmt",
+        "key=value pairs (Go kit, logrus' text, Heroku's router with its prefix)",
+        'time=2015-03-26T01:27:38Z level=info msg="hello world" user=bob',
+        logfmt.decoder,
+        logfmt.Bulk,
+        "logfmt",
+    ),
+    "combined": Format(
+        "combined",
+        "nginx/Apache combined access log; level from the status (5xx ERROR, 4xx WARN)",
+        '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326 '
+        '"http://www.example.com/start.html" "Mozilla/4.08"',
+        access.combined,
+        access.Bulk.combined,
+    ),
+    "common": Format(
+        "common",
+        "nginx/Apache common access log (no referer, no user agent)",
+        '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326',
+        access.common,
+        access.Bulk.common,
+    ),
+    "syslog": Format(
+        "syslog",
+        "syslog RFC 5424 and RFC 3164 (year from the upload time); level from <PRI>",
+        "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+        syslog.decoder,
+        syslog.Bulk,
+    ),
+    "cri": Format(
+        "cri",
+        "Kubernetes container logs (containerd/CRI-O); an app's JSON line is read as JSON",
+        "2016-10-06T00:17:09.669794202Z stdout F The content of the log entry 1",
+        cri.decoder,
+        cri.Bulk,
+        "json",
+    ),
+    "pattern": Format(
+        "pattern",
+        "your regular expression with named groups time, level, message (Python logging, "
+        "log4j, logback layouts); multiline for stack traces",
+        "2005-03-19 15:10:26,618 INFO [main] com.example.App - started",
+        pattern.decoder,
+        pattern.Bulk,
+    ),
+}
+
+
+def reference(source: Source) -> Decode:
+    """The reference decoder of ``source``'s format."""
+    return FORMATS[source.format].decoder(source)
