@@ -262,30 +262,83 @@ class Columnar:
     def _accept(
         self, table: pa.Table, lines: pa.LargeBinaryArray, where: np.ndarray
     ) -> Decided | None:
-        """Check a parsed part row by row, in bulk; build the columns of the rows that pass."""
+        """Check a parsed part row by row, in bulk; build the columns of the rows that pass.
+
+        Rows are taken in groups by where their time, level and message are (``_role_groups``):
+        a file of pino lines with a few tutorial-shaped ones is two groups."""
         names = table.column_names
-        roles = self._roles(table) if len(names) <= MAX_COLUMNS else None
-        if roles is None:
+        if not names or len(names) > MAX_COLUMNS:
             return None
-        time_key, level_key, message_key = roles
         try:
             cols = {name: _column(table.column(name)) for name in names}
         except pa.ArrowException as exc:  # a malformed array: leave the part alone
             if "UTF8" in str(exc) or "UTF-8" in str(exc):
                 raise UnicodeError(str(exc)) from exc
             return None
+        presence = np.stack([_present(cols[name]) for name in names], axis=1)
+        found = [
+            self._accept_roles(cols, presence, lines, where, roles, rows)
+            for roles, rows in self._role_groups(presence, names)
+        ]
+        kept = [f for f in found if f is not None]
+        if len(kept) < 2:
+            return kept[0] if kept else None
+        return Decided(
+            np.concatenate([f.positions for f in kept]),
+            pa.concat_tables([f.table for f in kept]),
+        )
+
+    def _role_groups(
+        self, presence: np.ndarray, names: list[str]
+    ) -> list[tuple[tuple[str, str, str], np.ndarray]]:
+        """The rows of each choice of time, level and message columns: for each role, the first
+        candidate (``fields.py``) with a value in that row, as the reference picks it. Rows
+        lacking a role, and rows whose message is a container's ``log`` (maybe the app's JSON,
+        read again), are left to the reference."""
+        fields = self.validator.fields
+        index = {name: i for i, name in enumerate(names)}
+        picks, options = [], []
+        for keys in (fields.time_keys, fields.level_keys, fields.message_keys):
+            here = [k for k in keys if k in index]
+            if not here:
+                return []
+            present = presence[:, [index[k] for k in here]]
+            picks.append(np.where(present.any(axis=1), present.argmax(axis=1), -1))
+            options.append(here)
+        combined = np.stack(picks, axis=1)
+        groups = []
+        for combo in np.unique(combined[(combined >= 0).all(axis=1)], axis=0):
+            time_key, level_key, message_key = (options[r][int(i)] for r, i in enumerate(combo))
+            if message_key == "log" and not fields.pinned:
+                continue
+            rows = (combined == combo).all(axis=1)
+            groups.append(((time_key, level_key, message_key), rows))
+        return groups
+
+    def _accept_roles(
+        self,
+        cols: dict[str, pa.Array],
+        presence: np.ndarray,
+        lines: pa.LargeBinaryArray,
+        where: np.ndarray,
+        roles: tuple[str, str, str],
+        rows: np.ndarray,
+    ) -> Decided | None:
+        """``_accept`` for the ``rows`` whose time, level and message are in ``roles``."""
+        time_key, level_key, message_key = roles
+        names = list(cols)
         event_time, ok = self._event_time(cols[time_key])
+        ok &= rows
         scale = self.validator.fields.scale
         level, level_ok = _per_value(cols[level_key], partial(_level, level_key, scale))
         message = cols[message_key]
         ok &= level_ok & pa.types.is_string(message.type) & _present(message)
         if "short_message" in cols and "version" in cols:  # GELF: levels on syslog's scale
             ok &= ~(_present(cols["short_message"]) & _present(cols["version"]))
-        presence = np.stack([_present(cols[name]) for name in names], axis=1)
         for i, name in enumerate(names):
             ok &= ~presence[:, i] | _certain(name, cols[name])
         ok &= ~_matches_in(lines, _NULL_VALUE, ok & ~presence.all(axis=1))
-        reserved = self.validator.extra_names | {time_key, level_key, message_key}
+        reserved = self.validator.extra_names | set(roles)
         ordered, codes, orders = _key_orders(lines, presence, names, ok, reserved)
         ok &= ordered
         extras = []
@@ -309,23 +362,6 @@ class Columnar:
             *(e.filter(keep) for e in extras),
         ]
         return Decided(where[ok], pa.Table.from_arrays(columns, schema=self.schema))
-
-    def _roles(self, table: pa.Table) -> tuple[str, str, str] | None:
-        """The columns this part's time, level and message come from: for each, the first
-        candidate (``fields.py``) with a value in some row. A row without a value there goes
-        to the reference (which would look further); higher candidates have no value in any
-        row, so where there is one the reference picks the same. Parts whose message is a
-        container's ``log`` (maybe the app's JSON, read again) go to the reference."""
-        fields = self.validator.fields
-        chosen = []
-        for keys in (fields.time_keys, fields.level_keys, fields.message_keys):
-            key = next((k for k in keys if k in table.column_names and _any(table[k])), None)
-            if key is None:
-                return None
-            chosen.append(key)
-        if chosen[2] == "log" and not fields.pinned:
-            return None
-        return chosen[0], chosen[1], chosen[2]
 
     def _event_time(self, ts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """Microseconds since the epoch and whether each row's timestamp is certain and in range."""
@@ -633,10 +669,6 @@ def _level(key: str, scale: str | None, value: Any) -> tuple[str | None, bool]:
     """The reference's own level rule, for one distinct value."""
     level = level_name(value, key, scale)
     return level, level is not None
-
-
-def _any(column: pa.ChunkedArray) -> bool:
-    return column.null_count < len(column)
 
 
 def _converter(validator: Validator, name: str) -> Callable[[Any], tuple[Any, bool]]:

@@ -138,7 +138,12 @@ class Pipeline:
         return found
 
     def source_for(self, key: str) -> Source | None:
-        """The first configured source that matches ``key`` (``None``: no source reads it)."""
+        """The first configured source that matches ``key`` (``None``: no source reads it).
+
+        Without a sources file every object is read by the built-in ``ndjson`` source, as
+        before sources existed (notifications still fire only for its suffixes)."""
+        if self.config.sources_file is None:
+            return DEFAULT
         return match_source(self.config.sources, key)
 
     def with_session(self, session: boto3.Session) -> Pipeline:

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from . import bench_lake
@@ -55,9 +55,16 @@ BAD = [
 ]
 
 
-def generate(path: Path, lines: int, seed: int = 7, first_day: date = date(2025, 7, 15)) -> None:
-    """Write ``lines`` NDJSON lines (~150 bytes each, 2% bad lines of mixed kinds) over the 7 days
-    from ``first_day``."""
+def generate(
+    path: Path,
+    lines: int,
+    seed: int = 7,
+    first_day: date = date(2025, 7, 15),
+    shape: str = "tutorial",
+) -> None:
+    """Write ``lines`` lines (~150 bytes each, 2% bad lines of mixed kinds) over the 7 days
+    from ``first_day``. ``shape``: ``tutorial`` (timestamp, level, message), ``pino`` (the same
+    content with pino's names, numeric levels and epoch milliseconds) or ``logfmt``."""
     if path.exists() and path.stat().st_size > 0:
         return
     rng = random.Random(seed)
@@ -77,8 +84,30 @@ def generate(path: Path, lines: int, seed: int = 7, first_day: date = date(2025,
                 "latency_ms": rng.randrange(2000),
                 "user_id": f"user{rng.randrange(10000)}",
             }
-            out.write(json.dumps(record) + "\n")
+            out.write(SHAPES[shape](record) + "\n")
     tmp.rename(path)
+
+
+PINO_LEVELS = {"DEBUG": 20, "INFO": 30, "WARN": 40, "ERROR": 50}
+
+
+def _pino(record: dict[str, object]) -> str:
+    moment = datetime.fromisoformat(str(record.pop("timestamp")).replace("Z", "+00:00"))
+    level = PINO_LEVELS[str(record.pop("level"))]
+    first = {"level": level, "time": int(moment.timestamp() * 1000), "msg": record.pop("message")}
+    return json.dumps(first | record)
+
+
+def _logfmt(record: dict[str, object]) -> str:
+    record = {"time": record.pop("timestamp"), **record}
+    record["msg"] = record.pop("message")
+    return " ".join(
+        f'{k}="{v}"' if " " in str(v) else f"{k}={str(v).lower() if k == 'level' else v}"
+        for k, v in record.items()
+    )
+
+
+SHAPES = {"tutorial": json.dumps, "pino": _pino, "logfmt": _logfmt}
 
 
 BASELINE = r"""
@@ -103,6 +132,30 @@ with open(os.path.join(out, "processed.json"), "w") as f:
 with open(os.path.join(out, "errors.json"), "w") as f:
     f.write("\n".join(json.dumps(r) for r in errors))
 """
+
+#: The same job as loglake: every column of processed_logs (the attributes map, UTC times, the
+#: source line), zstd Parquet partitioned by day.
+DUCKDB_FULL = r'''
+import duckdb, sys
+src, out = sys.argv[1], sys.argv[2]
+duckdb.sql("SET TimeZone = 'UTC'")
+duckdb.sql(f"""
+COPY (
+  SELECT CAST(CAST(timestamp AS TIMESTAMPTZ) AS TIMESTAMP) AS event_time, upper(level) AS level,
+         message,
+         MAP {{'request_id': request_id, 'latency_ms': CAST(latency_ms AS VARCHAR),
+               'user_id': user_id}} AS attributes,
+         '{src}' AS source_uri, line AS source_line, now()::TIMESTAMP AS ingested_at,
+         strftime(CAST(CAST(timestamp AS TIMESTAMPTZ) AS TIMESTAMP), '%Y-%m-%d') AS dt
+  FROM (SELECT *, row_number() OVER () AS line FROM read_json('{src}',
+        format='newline_delimited', ignore_errors=true,
+        columns={{'timestamp': 'VARCHAR', 'level': 'VARCHAR', 'message': 'VARCHAR',
+                 'request_id': 'VARCHAR', 'latency_ms': 'BIGINT', 'user_id': 'VARCHAR'}}))
+  WHERE try_cast(timestamp AS TIMESTAMPTZ) IS NOT NULL AND level IS NOT NULL
+        AND message IS NOT NULL
+) TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY dt, OVERWRITE_OR_IGNORE)
+""")
+'''
 
 DUCKDB = r'''
 import duckdb, sys
@@ -269,14 +322,17 @@ def main(argv: list[str] | None = None) -> None:
     process = [sys.executable, "-m", "loglake.cli", "process"]
     baseline = [sys.executable, "-c", BASELINE, str(data), str(WORK / "baseline")]
     duckdb = [sys.executable, "-c", DUCKDB, str(data), str(WORK / "duckdb")]
+    duckdb_full = [sys.executable, "-c", DUCKDB_FULL, str(data), str(WORK / "duckdb-full")]
 
-    def loglake(label: str, path: Path, workers: str, timed: bool = True) -> dict[str, float | str]:
+    def loglake(
+        label: str, path: Path, workers: str, timed: bool = True, extra: tuple[str, ...] = ()
+    ) -> dict[str, float | str]:
         # Each run reads its own name: a second run of the same file would be a duplicate.
-        again = [*process, str(alias(path, f"w{workers}m"))] if timed else None
+        again = [*process, *extra, str(alias(path, f"w{workers}m"))] if timed else None
         env = loglake_env(endpoint) | {"WORKERS": workers}
         plural = "worker" if workers == "1" else "workers"
         name = f"loglake process{label} ({workers} {plural})"
-        result = run(name, [*process, str(alias(path, f"w{workers}"))], env, again)
+        result = run(name, [*process, *extra, str(alias(path, f"w{workers}"))], env, again)
         result["mb"] = path.stat().st_size / 1e6
         result["cores"] = int(workers)
         return result
@@ -286,10 +342,16 @@ def main(argv: list[str] | None = None) -> None:
             loglake("", data, str(cpus)),
             loglake("", data, "1"),
             run("tutorial baseline", baseline, again=baseline) | {"cores": 1},
-            run("duckdb COPY", duckdb, again=duckdb),
+            run("duckdb COPY (lighter: no attributes, snappy)", duckdb, again=duckdb),
+            run("duckdb COPY (the same job)", duckdb_full, again=duckdb_full),
         ]
         # Four loglake runs of the file so far: two contenders, each timed and then sampled.
         stored = bench_lake.stored_bytes(endpoint) / (4 * data.stat().st_size)
+        for shape, extra in (("pino", ()), ("logfmt", ("--format", "logfmt"))):
+            path = WORK / f"bench-{args.lines}.{shape}.log"
+            print(f"generating {path} ...", file=sys.stderr)
+            generate(path, args.lines, shape=shape)
+            results.append(loglake(f", {shape} corpus", path, str(cpus), extra=extra))
         if args.big_gb > 0:
             big_path = WORK / f"bench-big-{args.big_gb:g}gb.ndjson"
             print(f"generating {big_path} ...", file=sys.stderr)

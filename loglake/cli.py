@@ -38,6 +38,30 @@ def _athena_options(command: Any) -> Any:
     )(command)
 
 
+def _use_sources(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--sources FILE``: the sources file for this command and the processes it starts."""
+    if value:
+        os.environ["SOURCES_FILE"] = str(Path(value).resolve())
+    return value
+
+
+_sources_option = click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(exists=True, dir_okay=False),
+    callback=_use_sources,
+    expose_value=False,
+    is_eager=True,
+    help="TOML sources file: which objects are read how (SOURCES_FILE).",
+)
+
+
+def _format_choice() -> click.Choice:
+    from handler.sources import FORMATS
+
+    return click.Choice(FORMATS)
+
+
 class LoglakeGroup(click.Group):
     """Turns known failures into one ``Error: ...`` line and exit code 2."""
 
@@ -110,6 +134,77 @@ def _target_options(command: click.Command) -> None:
 
 
 @main.group(cls=LoglakeGroup)
+def sources() -> None:
+    """The formats loglake reads and the sources that say which objects are read how."""
+
+
+@sources.command("list")
+@_sources_option
+def sources_list() -> None:
+    """List the built-in formats, then the configured sources in matching order.
+
+    Example:
+
+        \b
+        loglake sources list --sources sources.toml
+    """
+    from handler.config import Config
+
+    from .sources import formats
+    from .sources import sources as configured
+
+    click.echo("formats:")
+    for name, summary, _ in formats():
+        click.echo(f"  {name:<9} {summary}")
+    config = Config.from_env()
+    where = config.sources_file or "built in (no sources file)"
+    click.echo(f"sources ({where}; the first match reads an object):")
+    for name, fmt, match, extra in configured(config):
+        click.echo(f"  {name:<16} {fmt:<9} {match}" + (f"   {extra}" if extra else ""))
+
+
+@sources.command("explain")
+@click.argument("target")
+@click.option(
+    "--lines", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Lines to show."
+)
+@click.option("--format", "fmt", type=_format_choice(), help="Read it in this format instead.")
+@_sources_option
+def sources_explain(target: str, lines: int, fmt: str | None) -> None:
+    """Say which source reads TARGET (a local file or s3://bucket/key) and why, and what each
+    of its first lines becomes: the row, or the error with its remedy.
+
+    Examples:
+
+        \b
+        loglake sources explain app.log
+
+        \b
+        loglake sources explain s3://loglake-raw/nginx/access.log --lines 3
+    """
+    from handler.config import Config
+
+    from .sources import explain
+    from .target import session
+
+    if not target.startswith("s3://") and not Path(target).is_file():
+        raise click.BadParameter(f"{target} is not a file or an s3:// URI", param_hint="TARGET")
+    found = explain(Config.from_env(), session(), target, lines, fmt)
+    click.echo(found.uri)
+    if found.source is None:
+        raise click.ClickException(found.reason)
+    click.echo(f"  source {found.source.name} (format {found.source.format}): {found.reason}")
+    for line in found.lines:
+        click.echo(f"{line.number:>5}  {line.text[:160]}")
+        if line.row is not None:
+            click.echo(f"       -> {json.dumps(line.row, ensure_ascii=False)[:400]}")
+        elif line.error is not None:
+            click.echo(f"       -> {line.error.code}: {line.error.detail}")
+        else:
+            click.echo("       -> blank")
+
+
+@main.group(cls=LoglakeGroup)
 def catalog() -> None:
     """Manage the Glue database and tables defined in glue_ddl/."""
 
@@ -138,12 +233,20 @@ def catalog_apply() -> None:
 @click.argument("source")
 @click.option("--dry-run", is_flag=True, help="Validate and count only; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def process(source: str, dry_run: bool, as_json: bool) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=_format_choice(),
+    help="Read it in this format (no sources file needed).",
+)
+@_sources_option
+def process(source: str, dry_run: bool, as_json: bool, fmt: str | None) -> None:
     """Process one object (a local file or s3://bucket/key) with the handler's code path.
 
     A local file is treated as if just uploaded, with a file:// source URI. Its rows go into
     the tables (run `loglake catalog apply` first); with --dry-run nothing is written and the
-    first errors are listed.
+    first errors are listed. The first source in the sources file whose match fits the key
+    (for a local file, its path as given) reads it; --format reads it in that format instead.
 
     Examples:
 
@@ -151,15 +254,20 @@ def process(source: str, dry_run: bool, as_json: bool) -> None:
         loglake process app.log --dry-run
 
         \b
-        loglake process s3://loglake-raw/2025/07/21/app.log.gz
+        loglake process access.log --format combined --dry-run
+
+        \b
+        loglake process s3://loglake-raw/2025/07/21/app.log.gz --sources sources.toml
     """
     from handler.config import Config
     from handler.pipeline import Pipeline
     from handler.source import local_file, s3_object, split_s3_uri
+    from handler.sources import source as make_source
 
     from .target import session
 
     pipeline = Pipeline(Config.from_env(), session())
+    spec = make_source("cli", format=fmt) if fmt else None
     if source.startswith("s3://"):
         found = s3_object(pipeline.s3, *split_s3_uri(source))
         if found is None:
@@ -175,7 +283,12 @@ def process(source: str, dry_run: bool, as_json: bool) -> None:
         obj = dataclasses.replace(
             obj, opener=lambda: cast(BinaryIO, _Counting(opener(), bar.update))
         )
-        result = pipeline.process(obj, dry_run=dry_run)
+        result = pipeline.process(obj, dry_run=dry_run, spec=spec)
+    if result.status == "unmatched":
+        raise click.ClickException(
+            f"no source in {os.environ.get('SOURCES_FILE')} matches {source!r}; add a "
+            "[[source]] whose match fits it, or give --format"
+        )
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
@@ -418,6 +531,7 @@ def local() -> None:
 @click.option(
     "--worker/--no-worker", default=True, show_default=True, help="Also run a queue worker here."
 )
+@_sources_option
 def local_up(
     host: str, port: int, suffixes: tuple[str, ...], visibility_timeout: int, worker: bool
 ) -> None:
@@ -462,6 +576,7 @@ def local_up(
     type=click.IntRange(0, 20),
     help="Long-poll time.",
 )
+@_sources_option
 def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
     """Consume an SQS queue (local or on AWS) and run the Lambda handler on each batch, exactly as
     Lambda's SQS event source mapping would: for files that outgrow Lambda's 15 minutes.
@@ -1069,8 +1184,9 @@ def _log(message: str) -> None:
 
 
 def _print_result(result: Any) -> None:
+    read_by = f"  (source {result.source}, format {result.format})" if result.source else ""
     click.echo(
-        f"{result.status}: {result.source_uri}\n"
+        f"{result.status}: {result.source_uri}{read_by}\n"
         f"  lines read {result.lines_read:,} = valid {result.valid:,} + invalid "
         f"{result.invalid:,} + blank {result.blank:,}   ({result.bytes_read:,} bytes, "
         f"{result.seconds:.2f} s)"

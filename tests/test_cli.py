@@ -80,3 +80,17 @@ def test_help_examples_are_verbatim_and_every_option_is_described(
     for param in command.params:
         if isinstance(param, click.Option) and not param.hidden:
             assert param.help, f"`loglake {name}` option {param.opts[0]} has no description"
+
+
+def test_the_sources_examples_run_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's sources block, from the checkout's root, as a reader would paste it."""
+    import re
+    import shlex
+
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    section = README.split("### Sources and formats", 1)[1]
+    block = re.findall(r"```sh\n(.*?)```", section, re.S)[0]
+    for line in filter(None, (x.split("  #")[0].strip() for x in block.splitlines())):
+        result = CliRunner().invoke(main, shlex.split(line)[1:], catch_exceptions=False)
+        assert result.exit_code == 0, (line, result.output)
+        assert "Error" not in result.output

@@ -151,7 +151,7 @@ def rows_of(name: str, settings: dict[str, Any]) -> tuple[list[bytes], list[Any]
 def test_published_output_lands_as_rows(
     name: str, settings: dict[str, Any], expected: list[tuple[str, str, str]]
 ) -> None:
-    lines, rows = rows_of(name, settings)
+    _, rows = rows_of(name, settings)
     got = [(r[0].isoformat(), r[1], r[2]) if type(r) is tuple else r for r in rows]
     assert got == [(datetime.fromisoformat(t).isoformat(), lv, m) for t, lv, m in expected]
 

@@ -60,7 +60,7 @@ APP = ndjson(
         "message": "Database timeout",
         "latency_ms": 500,
     },
-    {"timestamp": "2025-07-21T11:30:00Z", "level": "NOTICE", "message": "x"},
+    {"timestamp": "2025-07-21T11:30:00Z", "level": "LOUD", "message": "x"},
     "",
 )
 TODAY = datetime.now(UTC).date().isoformat()
@@ -118,7 +118,7 @@ def test_latest_errors(fixture_lake: LocalEngine) -> None:
             "bad_level",
             "s3://loglake-raw/app.log",
             9,
-            '{"timestamp": "2025-07-21T11:30:00Z", "level": "NOTICE", "message": "x"}',
+            '{"timestamp": "2025-07-21T11:30:00Z", "level": "LOUD", "message": "x"}',
         ),
         (
             "missing_field:level",

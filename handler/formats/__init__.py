@@ -106,7 +106,7 @@ FORMATS: dict[str, Format] = {
     "pattern": Format(
         "pattern",
         "your regular expression with named groups time, level, message (Python logging, "
-        "log4j, logback layouts); multiline for stack traces",
+        "log4j, logback layouts)",
         "2005-03-19 15:10:26,618 INFO [main] com.example.App - started",
         pattern.decoder,
         pattern.Bulk,

@@ -39,6 +39,11 @@ EXAMPLE = 'ts=2015-03-26T01:27:38.123Z level=info msg="hello world" user=bob'
 #: The same grammar for RE2, turning each pair into ``,"key":"value"``.
 _RE2_PAIR = r'(?:^|[ ]+)([^\s="]+)(?:=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?'
 _RE2_HEROKU = r"^(\S+) ([\w.-]+)\[([\w.-]+)\]: "
+#: A whole line of pairs (lines that are not are left to the reference, never rewritten).
+_RE2_LINE = (
+    r'^(?:\S+ [\w.-]+\[[\w.-]+\]: )?[ ]*(?:[^\s="]+(?:=(?:"(?:[^"\\]|\\.)*"|[^\s"]*))?'
+    r"(?:[ ]+|$))+$"
+)
 
 
 def decode(line: bytes, upload: datetime | None = None) -> Decoded:
@@ -133,6 +138,8 @@ def _json_lines(strings: pa.Array, usable: np.ndarray) -> pa.Array:
     UTF-8, a backslash, a control character) as an empty line."""
     safe = pc.invert(pc.match_substring_regex(strings, r"[\\\x00-\x08\x0b-\x1f\x7f]"))
     safe = pc.and_(safe, pa.array(usable))
+    safe = pc.and_(safe, pc.match_substring_regex(strings, _RE2_LINE))
+    safe = pc.and_(safe, pc.match_substring(strings, "="))
     prefixed = pc.replace_substring_regex(strings, _RE2_HEROKU, r"time=\1 source=\2 dyno=\3 ")
     pairs = pc.replace_substring_regex(prefixed, _RE2_PAIR, r',"\1":"\2\3"')
     body = pc.utf8_slice_codeunits(pairs, 1)
