@@ -206,9 +206,13 @@ class Fields:
         or ``fixed`` (a text format's groups named ``time``, ``level`` and ``message``)."""
         self.source = source
         fixed = mode == "fixed"
-        self.time_keys = (source.time,) if source.time else ("time",) if fixed else TIME_KEYS
-        self.level_keys = (source.level,) if source.level else ("level",) if fixed else LEVEL_KEYS
-        self.message_keys = (
+        self.time_keys: tuple[str, ...] = (
+            (source.time,) if source.time else ("time",) if fixed else TIME_KEYS
+        )
+        self.level_keys: tuple[str, ...] = (
+            (source.level,) if source.level else ("level",) if fixed else LEVEL_KEYS
+        )
+        self.message_keys: tuple[str, ...] = (
             (source.message,) if source.message else ("message",) if fixed else MESSAGE_KEYS
         )
         if mode == "logfmt" and not source.level:

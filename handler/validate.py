@@ -83,7 +83,7 @@ class Validator:
         """Validate one line (without its ``\\n``); ``None`` means blank. Never raises."""
         try:
             obj = self.decode(line, self.upload)
-            if type(obj) is not dict:
+            if not isinstance(obj, dict):
                 return obj
             return self.record(obj)
         except Exception as exc:  # the safety net: one strange line never fails its object
@@ -93,10 +93,10 @@ class Validator:
         """The row of one decoded record, or why it is invalid. Hot path: keep it lean."""
         found = self.fields.find(obj)
         event_time = self._event_time(found)
-        if type(event_time) is Invalid:
+        if isinstance(event_time, Invalid):
             return event_time
         level = self._level(found)
-        if type(level) is Invalid:
+        if isinstance(level, Invalid):
             return level
         message = found.message
         if message is None:

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -107,7 +108,11 @@ def _logfmt(record: dict[str, object]) -> str:
     )
 
 
-SHAPES = {"tutorial": json.dumps, "pino": _pino, "logfmt": _logfmt}
+SHAPES: dict[str, Callable[[dict[str, object]], str]] = {
+    "tutorial": json.dumps,
+    "pino": _pino,
+    "logfmt": _logfmt,
+}
 
 
 BASELINE = r"""

@@ -79,12 +79,12 @@ def explain(
         for number, raw in enumerate(itertools.islice(texts, lines), 1):
             verdict = validator.check(raw)
             text = raw.decode("utf-8", "replace")
-            if type(verdict) is tuple:
+            if isinstance(verdict, tuple):
                 time, level, message, attributes, _ = verdict
                 row = {"event_time": time.isoformat() + "Z", "level": level, "message": message}
                 found.append(Line(number, text, row | {"attributes": dict(attributes)}, None))
             else:
-                found.append(Line(number, text, None, verdict))
+                found.append(Line(number, text, None, verdict if verdict else None))
     return Explained(obj.uri, obj.key, spec, reason, found)
 
 

@@ -512,7 +512,7 @@ def test_a_time_ordered_file_comes_out_in_time_and_line_order_by_both_paths(
     for i in range(3000):
         records.append(good(i // 1000, message=f"m{i}", code=i if i % 2 else f"E{i}"))
         if i % 500 == 0:
-            records.append('{"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": 7}')
+            records.append('{"timestamp": "2025-07-21T10:00:00Z", "level": "LOUD", "message": "m"}')
     for columnar, workers in [(False, 1), (True, 1), (True, 2)]:
         key = f"ordered-{columnar}-{workers}.log"
         lake.put(key, ndjson(*records))
