@@ -305,14 +305,19 @@ class Columnar:
             present = presence[:, [index[k] for k in here]]
             picks.append(np.where(present.any(axis=1), present.argmax(axis=1), -1))
             options.append(here)
-        combined = np.stack(picks, axis=1)
+        sizes = [len(here) for here in options]
+        code = (picks[0] * sizes[1] + picks[1]) * sizes[2] + picks[2]
+        code = np.where((picks[0] >= 0) & (picks[1] >= 0) & (picks[2] >= 0), code, -1)
         groups = []
-        for combo in np.unique(combined[(combined >= 0).all(axis=1)], axis=0):
-            time_key, level_key, message_key = (options[r][int(i)] for r, i in enumerate(combo))
-            if message_key == "log" and not fields.pinned:
+        for value in np.unique(code).tolist():
+            if value < 0:
                 continue
-            rows = (combined == combo).all(axis=1)
-            groups.append(((time_key, level_key, message_key), rows))
+            rest, message = divmod(value, sizes[2])
+            time, level = divmod(rest, sizes[1])
+            roles = (options[0][time], options[1][level], options[2][message])
+            if roles[2] == "log" and not fields.pinned:
+                continue
+            groups.append((roles, code == value))
         return groups
 
     def _accept_roles(
