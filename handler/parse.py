@@ -60,7 +60,15 @@ class Blank:
     count: int
 
 
-Line = bytes | LongLine | Unreadable | Blank
+@dataclass
+class Joined:
+    """The ``count`` continuation lines of the multi-line record just before it (``records.py``):
+    they move line numbers on, but are not records of their own."""
+
+    count: int
+
+
+Line = bytes | LongLine | Unreadable | Blank | Joined
 Item = Line | Text
 
 
@@ -68,7 +76,9 @@ Item = Line | Text
 class Batch:
     """Consecutive lines of the object; ``first`` is the 1-based number of the first one.
 
-    ``count`` is the number of lines, a ``Blank`` run counting for as many lines as it holds.
+    ``count`` is the number of lines (records), a ``Blank`` run counting for as many lines as it
+    holds and a ``Joined`` marker for none; ``physical`` also counts the lines ``Joined`` stands
+    for.
     ``plain`` says every item is a ``bytes`` line (no blank run, long line or read failure), so
     line numbers follow from positions without looking at each item. A plain batch may come as
     ``text`` instead: its lines as read, each ending with ``\\n`` (``lines`` is then empty).
@@ -90,7 +100,20 @@ class Batch:
             if self.plain:
                 self.count = len(self.lines)
             else:
-                self.count = sum(x.count if type(x) is Blank else 1 for x in self.lines)
+                self.count = sum(_records(x) for x in self.lines)
+
+    @property
+    def physical(self) -> int:
+        """Lines as read: ``count`` and the continuation lines of multi-line records."""
+        if self.plain or self.text:
+            return self.count
+        return self.count + sum(x.count for x in self.lines if type(x) is Joined)
+
+
+def _records(item: Line) -> int:
+    if isinstance(item, Blank):
+        return item.count
+    return 0 if isinstance(item, Joined) else 1
 
 
 def read_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:

@@ -31,6 +31,7 @@ from .parse import (
     RAW_LINE_CAP,
     Batch,
     Blank,
+    Joined,
     Line,
     LongLine,
     Unreadable,
@@ -39,6 +40,7 @@ from .parse import (
     read_blocks,
 )
 from .partition import partitions_for
+from .records import records
 from .sink import SORT_KEYS, Sink, load_catalog_library
 from .source import SourceObject, s3_object
 from .sources import DEFAULT, Source, match_source
@@ -58,6 +60,8 @@ class Result:
     source: str = ""
     format: str = ""
     lines_read: int = 0
+    #: Lines as read: ``lines_read`` counts records, and a multi-line record is one.
+    physical_lines: int = 0
     valid: int = 0
     invalid: int = 0
     blank: int = 0
@@ -87,6 +91,7 @@ class Part:
     """
 
     lines: int = 0
+    physical: int = 0
     valid: int = 0
     invalid: int = 0
     blank: int = 0
@@ -97,6 +102,7 @@ class Part:
     def add(self, other: Part) -> None:
         """Count another batch in; samples stay the first ``SAMPLE_ERRORS`` by line, in any order."""
         self.lines += other.lines
+        self.physical += other.physical
         self.valid += other.valid
         self.invalid += other.invalid
         self.blank += other.blank
@@ -217,6 +223,7 @@ def _result(
         source=spec.name,
         format=spec.format,
         lines_read=total.lines,
+        physical_lines=total.physical,
         valid=total.valid,
         invalid=total.invalid,
         blank=total.blank,
@@ -259,11 +266,12 @@ class _Run:
         with self.source.open() as stream, _gc_paused():
             blocks = read_blocks(stream, cfg.read_bytes)
             pieces = decompressed(blocks, cfg.read_bytes, cfg.max_decompressed_bytes)
-            numbered = enumerate(
-                batches(
-                    pieces, cfg.max_line_bytes, cfg.chunk_bytes, cfg.chunk_lines, cfg.chunk_values
-                )
+            cut = batches(
+                pieces, cfg.max_line_bytes, cfg.chunk_bytes, cfg.chunk_lines, cfg.chunk_values
             )
+            if self.spec.multiline:
+                cut = records(cut, self.spec.multiline, self.spec.max_record_lines)
+            numbered = enumerate(cut)
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:
                 load_catalog_library()
@@ -298,6 +306,7 @@ class _Run:
         rows, row_lines, errors, blank = found
         part = Part(
             lines=batch.count,
+            physical=batch.physical,
             valid=len(rows) + len(decided.positions),
             invalid=len(errors.lines),
             blank=blank,
@@ -372,6 +381,9 @@ class _Run:
                 if not fast[k]:
                     todo.append((line_no, line))
                 k += 1
+            elif type(line) is Joined:
+                line_no += line.count
+                continue
             else:
                 todo.append((line_no, line))
             line_no += line.count if type(line) is Blank else 1

@@ -192,10 +192,12 @@ def _build(label: str, table: Mapping[str, Any]) -> Source:
     if pattern is not None:
         _check_regex(label, "pattern", pattern, need_groups=True)
     if values["multiline"] is not None:
-        raise ConfigError(
-            f"{label}: multiline is not supported yet (every line is one record); leave it out "
-            "and continuation lines land in errors_logs as no_match, each with its line"
-        )
+        if fmt != "pattern":
+            raise ConfigError(
+                f'{label}: multiline works with format = "pattern" (the pattern reads a '
+                "record's first line; the other lines continue its message)"
+            )
+        _check_regex(label, "multiline", values["multiline"], need_groups=False)
     lines = table.get("max_record_lines", MAX_RECORD_LINES)
     if type(lines) is not int or not 1 <= lines <= 100_000:
         raise ConfigError(f"{label}: max_record_lines must be 1 to 100000, got {lines!r}")

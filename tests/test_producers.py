@@ -16,6 +16,8 @@ import pytest
 
 from handler.columnar import rows_table
 from handler.formats import FORMATS
+from handler.parse import Batch
+from handler.records import records
 from handler.sources import source
 from handler.validate import Invalid, Validator
 
@@ -118,6 +120,26 @@ PRODUCERS: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
         ("2005-03-19T15:10:26.697000", "ERROR", "error message"),
         ("2005-03-19T15:10:26.773000", "CRITICAL", "critical message"),
     ]),
+    ("python-traceback.log", {
+        "format": "pattern", "multiline": r"\d{4}-\d\d-\d\d ",
+        "pattern": r"(?P<time>\S+ \S+) - (?P<logger>\S+) - (?P<level>[A-Z]+) - (?P<message>.*)",
+    }, [
+        ("2005-03-19T15:10:26.618000", "INFO", "info message"),
+        ("2005-03-19T15:10:26.697000", "ERROR", "division failed\nTraceback (most recent call "
+         'last):\n  File "<stdin>", line 1, in <module>\nZeroDivisionError: division by zero'),
+        ("2005-03-19T15:10:26.773000", "CRITICAL", "critical message"),
+    ]),
+    ("logback-stacktrace.log", {
+        "format": "pattern", "multiline": r"\d\d:\d\d:\d\d\.\d{3} ", "missing_time": "upload",
+        "pattern": r"(?P<time>\S+) \[(?P<thread>[^\]]+)\] (?P<level>[A-Z]+) +(?P<logger>\S+) - (?P<message>.*)",
+    }, [
+        ("2026-01-20T14:28:48.835000", "INFO", "Hello world."),
+        ("2026-01-20T14:28:49.012000", "ERROR", "99 is invalid\njava.lang.Exception: 99 is "
+         "invalid\n  at ch.qos.logback.demo.prime.PrimeAction.execute(PrimeAction.java:28) "
+         "[classes/:na]\n  at org.apache.struts.action.RequestProcessor.processActionPerform("
+         "RequestProcessor.java:431) [struts-1.2.9.jar:1.2.9]\n  at org.apache.struts.action."
+         "RequestProcessor.process(RequestProcessor.java:236) [struts-1.2.9.jar:1.2.9]"),
+    ]),
     ("structlog.jsonl", {}, [("2022-10-07T10:41:29.659373", "INFO", "hello")]),
     ("python-json-logger.jsonl", {}, [("2019-11-22T14:39:06.291300", "INFO", "this is a test")]),
     ("loguru.jsonl", {}, [("2023-09-01T10:24:26.409436", "INFO", "Hello")]),
@@ -143,6 +165,10 @@ def validator(settings: dict[str, Any]) -> Validator:
 
 def rows_of(name: str, settings: dict[str, Any]) -> tuple[list[bytes], list[Any]]:
     lines = (HERE / name).read_bytes().splitlines()
+    if settings.get("multiline"):  # records as the reading process joins them
+        batch = Batch(1, list(lines), 0, plain=True)
+        joined = records(iter([batch]), settings["multiline"], 1000)
+        lines = [x for part in joined for x in part.lines if type(x) is bytes]
     check = validator(settings).check
     return lines, [check(line) for line in lines]
 
@@ -257,6 +283,6 @@ def test_unused_fraction_lines_are_counted() -> None:
     """Sanity: every fixture line is a row (the golden table covers every line)."""
     for name, settings, expected in PRODUCERS:
         lines, rows = rows_of(name, settings)
-        assert len(rows) == len(expected) == len(lines), name
+        assert len(rows) == len(expected) == len(lines), name  # records
         assert all(type(r) is tuple for r in rows), (name, rows)
     assert np.sum([len(p[2]) for p in PRODUCERS]) > 50

@@ -77,10 +77,15 @@ class Layout:
         text = text.removesuffix("\r")
         if not text.strip():
             return None
+        first, joined, rest = text.partition("\n")  # a multi-line record (``records.py``)
         for expression in self.compiled:
-            found = expression.fullmatch(text)
+            found = expression.fullmatch(first.removesuffix("\r"))
             if found is not None:
-                return self.fields(found.groupdict(), upload)
+                fields = self.fields(found.groupdict(), upload)
+                if joined:
+                    more = rest.replace("\r\n", "\n").removesuffix("\r")
+                    fields["message"] = f"{fields.get('message', '')}\n{more}"
+                return fields
         return Invalid(
             "no_match",
             f"not a {self.name} line (like: {self.example[:100]}); set the source's format to "
