@@ -304,10 +304,12 @@ class _Run:
         reader.validator.refresh_clock()
         decided, numbers, found = self._decide(batch)
         rows, row_lines, errors, blank = found
+        valid = len(rows) + len(decided.positions)
+        many = reader.validator.decode_many is not None  # counts are per record
         part = Part(
-            lines=batch.count,
+            lines=valid + len(errors.lines) + blank if many else batch.count,
             physical=batch.physical,
-            valid=len(rows) + len(decided.positions),
+            valid=valid,
             invalid=len(errors.lines),
             blank=blank,
             codes=errors.codes,
@@ -343,7 +345,8 @@ class _Run:
 
     def _check(self, numbered: Iterable[tuple[int, Line]]) -> Checked:
         """The reference validator over ``(line number, item)`` pairs, in line order."""
-        check = self.pipe.reader(self.spec).validator.check
+        validator = self.pipe.reader(self.spec).validator
+        check, many = validator.check, validator.decode_many is not None
         limit = self.pipe.config.max_line_bytes
         rows: list[Row] = []
         row_lines: list[int] = []
@@ -351,14 +354,15 @@ class _Run:
         blank = 0
         for line_no, line in numbered:
             if type(line) is bytes:
-                row = check(line) if line else None
-                if type(row) is tuple:
-                    rows.append(row)
-                    row_lines.append(line_no)
-                elif isinstance(row, Invalid):
-                    errors.add(line, row, line_no)
-                else:
-                    blank += 1
+                found = (validator.check_many(line) or [None]) if many else [check(line)]
+                for row in found if line else [None]:
+                    if type(row) is tuple:
+                        rows.append(row)
+                        row_lines.append(line_no)
+                    elif isinstance(row, Invalid):
+                        errors.add(line, row, line_no)
+                    else:
+                        blank += 1
             elif type(line) is Blank:
                 blank += line.count
             elif isinstance(line, LongLine):

@@ -33,7 +33,7 @@ from .exceptions import ConfigError
 
 #: The names the tutorial's pipeline always read (and the built-in source matches).
 DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
-FORMATS = ("ndjson", "logfmt", "combined", "common", "syslog", "cri", "pattern")
+FORMATS = ("ndjson", "logfmt", "combined", "common", "syslog", "cri", "otlp-json", "pattern")
 LEVEL_SCALES = ("pino", "syslog", "otel")
 STORED_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL")
 #: Bounds of one multi-line record, so a start pattern that never matches cannot hold an object.

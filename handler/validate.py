@@ -71,6 +71,8 @@ class Validator:
         fmt = FORMATS[source.format]
         self.fields = Fields(source, fmt.fields)
         self.decode = decode or fmt.decoder(source)
+        #: For formats whose lines hold many records: all of a line's decoded records.
+        self.decode_many = fmt.many
         self.latest = datetime.now(UTC).replace(tzinfo=None) + max_future
         #: When the object being read was uploaded (syslog's year, ``missing_time = "upload"``).
         self.upload = self.latest - max_future
@@ -88,6 +90,24 @@ class Validator:
             return self.record(obj)
         except Exception as exc:  # the safety net: one strange line never fails its object
             return _unprocessable(exc)
+
+    def check_many(self, line: bytes) -> list[Row | Invalid | None]:
+        """Every record of one line (formats whose lines hold many); never raises."""
+        assert self.decode_many is not None
+        try:
+            found = self.decode_many(line, self.upload)
+        except Exception as exc:  # the safety net, as for one record
+            return [_unprocessable(exc)]
+        out: list[Row | Invalid | None] = []
+        for obj in found:
+            if not isinstance(obj, dict):
+                out.append(obj)
+                continue
+            try:
+                out.append(self.record(obj))
+            except Exception as exc:
+                out.append(_unprocessable(exc))
+        return out
 
     def record(self, obj: dict[str, Any]) -> Row | Invalid:
         """The row of one decoded record, or why it is invalid. Hot path: keep it lean."""

@@ -77,15 +77,19 @@ def explain(
         pieces = decompressed(read_blocks(stream, 1 << 20), 1 << 20, 64 << 20)
         texts = _lines(b for b in pieces if isinstance(b, bytes))
         for number, raw in enumerate(itertools.islice(texts, lines), 1):
-            verdict = validator.check(raw)
+            many = validator.decode_many is not None
             text = raw.decode("utf-8", "replace")
-            if isinstance(verdict, tuple):
-                time, level, message, attributes, _ = verdict
-                row = {"event_time": time.isoformat() + "Z", "level": level, "message": message}
-                found.append(Line(number, text, row | {"attributes": dict(attributes)}, None))
-            else:
-                found.append(Line(number, text, None, verdict if verdict else None))
+            for verdict in validator.check_many(raw) if many else [validator.check(raw)]:
+                found.append(_line(number, text, verdict))
     return Explained(obj.uri, obj.key, spec, reason, found)
+
+
+def _line(number: int, text: str, verdict: Any) -> Line:
+    if isinstance(verdict, tuple):
+        time, level, message, attributes, _ = verdict
+        row = {"event_time": time.isoformat() + "Z", "level": level, "message": message}
+        return Line(number, text, row | {"attributes": dict(attributes)}, None)
+    return Line(number, text, None, verdict if verdict else None)
 
 
 def _object(pipeline: Pipeline, target: str) -> SourceObject:

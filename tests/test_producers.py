@@ -286,3 +286,22 @@ def test_unused_fraction_lines_are_counted() -> None:
         assert len(rows) == len(expected) == len(lines), name  # records
         assert all(type(r) is tuple for r in rows), (name, rows)
     assert np.sum([len(p[2]) for p in PRODUCERS]) > 50
+
+
+def test_otlp_json_lines_are_unnested_into_one_row_per_record() -> None:
+    line = (HERE / "otlp-logs.json").read_bytes().strip()
+    two = line.replace(b'"logRecords":[{', b'"logRecords":[{"severityNumber":17,"timeUnixNano":"1544712660400000000","body":{"stringValue":"second"}},{', 1)  # fmt: skip
+    check = validator({"format": "otlp-json"})
+    rows = check.check_many(two)
+    assert [(r[0].isoformat(), r[1], r[2]) for r in rows if type(r) is tuple] == [
+        ("2018-12-13T14:51:00.400000", "ERROR", "second"),
+        ("2018-12-13T14:51:00.300000", "INFO", "Example log record"),
+    ]
+    attributes = dict(rows[1][3])  # type: ignore[index]
+    assert attributes["resource.service.name"] == "my.service"
+    assert attributes["scope.name"] == "my.library" and attributes["scope.version"] == "1.0.0"
+    assert attributes["scope.my.scope.attribute"] == "some scope attribute"
+    assert attributes["int.attribute"] == "10" and attributes["boolean.attribute"] == "true"
+    assert attributes["array.attribute"] == '["many","values"]'
+    assert attributes["map.attribute"] == '{"some.map.key":"some value"}'
+    assert attributes["traceId"] == "5B8EFFF798038103D269B633813FC60C"

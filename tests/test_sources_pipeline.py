@@ -82,3 +82,22 @@ def test_four_formats_under_their_prefixes(served_lake: Lake, tmp_path: Path) ->
         Plan(uri=f"s3://{RAW}/", suffixes=("",), stale_only=True, processes=1),
     )
     assert tally.picked == 1
+
+
+def test_otlp_records_count_per_record(served_lake: Lake) -> None:
+    from handler.sources import source
+
+    line = (FIXTURES / "otlp-logs.json").read_bytes().strip()
+    two = line.replace(b'"logRecords":[{', b'"logRecords":[{"severityNumber":17,"timeUnixNano":"1544712660400000000"},{', 1)  # fmt: skip
+    served_lake.put("otel/export.json", line + b"\n" + two + b"\n\n")
+    spec = source("otel", format="otlp-json")
+    from handler.source import s3_object
+
+    obj = s3_object(served_lake.s3, RAW, "otel/export.json")
+    result = served_lake.pipeline().process(obj, spec=spec)  # type: ignore[arg-type]
+    # three records (the second line's first has no body: missing_field:message) and a blank line
+    assert (result.lines_read, result.valid, result.invalid, result.blank) == (4, 2, 1, 1)
+    assert result.physical_lines == 3
+    assert result.error_counts == {"missing_field:message": 1}
+    rows = served_lake.rows("processed")
+    assert sorted(rows.source_line) == [1, 2]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..sources import Source
 from ..verdicts import Decoded
-from . import access, cri, logfmt, ndjson, pattern, syslog
+from . import access, cri, logfmt, ndjson, otlp, pattern, syslog
 
 if TYPE_CHECKING:
     from ..columnar import Decided
@@ -48,6 +48,8 @@ class Format:
     bulk: Callable[[Validator, dict[str, str]], Bulk]
     #: How its fields are found (``fields.Fields``): json, logfmt or fixed.
     fields: str = "fixed"
+    #: One line may hold many records (``decode_many`` gives them all).
+    many: Callable[[bytes, datetime], list[Decoded]] | None = None
 
 
 def _columnar(validator: Validator, extras: dict[str, str]) -> Any:
@@ -102,6 +104,16 @@ FORMATS: dict[str, Format] = {
         cri.decoder,
         cri.Bulk,
         "json",
+    ),
+    "otlp-json": Format(
+        "otlp-json",
+        "OpenTelemetry logs from the collector's file exporter: one row per log record",
+        '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1544712660300000000",'
+        '"severityNumber":9,"body":{"stringValue":"hello"}}]}]}]}',
+        otlp.decoder,
+        otlp.Bulk,
+        "json",
+        otlp.decode_many,
     ),
     "pattern": Format(
         "pattern",
