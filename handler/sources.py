@@ -252,3 +252,34 @@ def _check_regex(label: str, key: str, pattern: Any, need_groups: bool) -> None:
 
 #: The built-in source used when there is no sources file.
 DEFAULT = source("default", tuple(f"**{s}" for s in DEFAULT_SUFFIXES))
+
+
+def key_filters(
+    sources: tuple[Source, ...],
+    suffixes: tuple[str, ...] = DEFAULT_SUFFIXES,
+    configured: bool = True,
+) -> list[tuple[str, str]]:
+    """The (prefix, suffix) filters of S3 notifications that admit every key the sources match
+    (without a sources file: one per suffix). Each glob gives the text before its first
+    wildcard and after its last; filters S3 would call overlapping are merged into the wider
+    one, so a filter may admit keys no source matches: those are skipped, and counted."""
+    if not configured:
+        return [("", suffix) for suffix in suffixes]
+    found: list[tuple[str, str]] = []
+    for spec in sources:
+        for glob in spec.match:
+            cut = [i for i, c in enumerate(glob) if c in "*?"]
+            pair = (glob, "") if not cut else (glob[: cut[0]], glob[cut[-1] + 1 :])
+            found = _merged(found, pair)
+    return sorted(found)
+
+
+def _merged(filters: list[tuple[str, str]], new: tuple[str, str]) -> list[tuple[str, str]]:
+    """``filters`` with ``new`` added, overlapping pairs replaced by the wider of each part."""
+    for i, (prefix, suffix) in enumerate(filters):
+        prefixes = prefix.startswith(new[0]) or new[0].startswith(prefix)
+        suffixes = suffix.endswith(new[1]) or new[1].endswith(suffix)
+        if prefixes and suffixes:
+            wider = (min(prefix, new[0], key=len), min(suffix, new[1], key=len))
+            return _merged(filters[:i] + filters[i + 1 :], wider)
+    return [*filters, new]

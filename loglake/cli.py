@@ -612,6 +612,7 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
     "--wait", is_flag=True, help="Wait until each file is processed and print its counts."
 )
 @click.option("--timeout", default=300, show_default=True, help="Seconds to wait with --wait.")
+@_sources_option
 def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout: int) -> None:
     """Upload files, or whole folders recursively, to the raw bucket (with a progress bar).
 
@@ -629,7 +630,8 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     from .upload import find_files, key_for, wait_for_manifests
     from .upload import upload as put
 
-    suffixes = _settings().suffixes
+    config = Config.from_env()
+    suffixes = _settings().suffixes if config.sources_file is None else ("",)
     files, skipped = find_files(list(paths), suffixes)
     for path in skipped:
         click.echo(
@@ -656,6 +658,17 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     if not wait:
         return
     watched = [u for u in uploaded if u.path.name.endswith(suffixes)]
+    if config.sources_file is not None:
+        from handler.sources import match_source
+
+        unread = [u for u in watched if match_source(config.sources, u.key) is None]
+        for item in unread:
+            click.echo(
+                f"warning: no source in {config.sources_file} matches {item.key}; it will not "
+                "be processed (add a [[source]] whose match fits it)",
+                err=True,
+            )
+        watched = [u for u in watched if u not in unread]
     with click.progressbar(
         length=max(len(watched), 1),
         label=f"waiting for {len(watched)} file(s) to be processed",
@@ -665,7 +678,7 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
         found, missing = wait_for_manifests(
             aws,
             bucket,
-            Config.from_env().processed_bucket,
+            config.processed_bucket,
             watched,
             timeout,
             on_done=lambda item, doc: waiting.update(1),
@@ -1056,6 +1069,7 @@ def package_cmd(out: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Custom validation rules for the function (a JSON file).",
 )
+@_sources_option
 def deploy(
     stack: str,
     layer: str,
@@ -1086,10 +1100,12 @@ def deploy(
 
     rules = rules_file.read_text(encoding="utf-8") if rules_file else ""
     parse_rules(rules, str(rules_file))  # a bad rules file fails here, not in the deployed function
+    sources = _checked_sources()
     settings = Settings(
         stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or _settings().suffixes,
         architecture=arch, runtime=runtime, memory=memory, timeout=timeout, alarm_email=alarm_email,
         rules=json.dumps(json.loads(rules), separators=(",", ":")) if rules.strip() else "",
+        sources=sources,
     )  # fmt: skip
     outputs = run(settings, session(), log=_log)
     for key, value in outputs.items():
@@ -1123,6 +1139,7 @@ def destroy(stack: str, prefix: str, yes: bool) -> None:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
+@_sources_option
 def template(suffixes: tuple[str, ...], output: Path | None) -> None:
     """Print the deployable CloudFormation template (infra/template.yaml + tables from glue_ddl/).
 
@@ -1133,7 +1150,8 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
     """
     from .deploy import render
 
-    text = json.dumps(render(suffixes or _settings().suffixes), indent=1, sort_keys=True) + "\n"
+    rendered = render(suffixes or _settings().suffixes, sources=_checked_sources())
+    text = json.dumps(rendered, indent=1, sort_keys=True) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
@@ -1181,6 +1199,18 @@ def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> None:
 
 def _log(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _checked_sources() -> Path | None:
+    """The sources file of ``--sources`` or ``SOURCES_FILE``, checked now (a bad one is one
+    Error line here, not a failing cold start of the deployed function)."""
+    from handler.sources import load_sources
+
+    named = os.environ.get("SOURCES_FILE")
+    if not named:
+        return None
+    load_sources(named)
+    return Path(named)
 
 
 def _print_result(result: Any) -> None:

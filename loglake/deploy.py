@@ -21,6 +21,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from handler.ddl import load_tables
+from handler.sources import key_filters, load_sources
 
 from .catalog import table_input
 from .exceptions import DeployError
@@ -29,6 +30,8 @@ from .settings import DEFAULT_SUFFIXES
 
 TEMPLATE = INFRA_DIR / "template.yaml"
 TEMPLATE_BODY_LIMIT = 51_200
+#: Where a deployed function finds the sources file shipped in its zip.
+SOURCES_IN_ZIP = "/var/task/sources.toml"
 #: The AWS SDK for pandas managed layer (account 336392948345); pass an ARN to pick another version.
 MANAGED_LAYER = "arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python{py}{arch}:{version}"
 MANAGED_LAYER_VERSION = 5
@@ -49,21 +52,27 @@ class Settings:
     timeout: int = 300
     alarm_email: str = ""
     rules: str = ""  # custom validation rules, JSON
+    #: A sources file: shipped in the function zip, notification filters made from it.
+    sources: Path | None = None
 
 
 def render(
-    suffixes: tuple[str, ...] = DEFAULT_SUFFIXES, ddl_dir: Path | None = None
+    suffixes: tuple[str, ...] = DEFAULT_SUFFIXES,
+    ddl_dir: Path | None = None,
+    sources: Path | None = None,
 ) -> dict[str, Any]:
-    """The deployable template: tables from glue_ddl/, one notification per suffix."""
+    """The deployable template: tables from glue_ddl/, one notification per suffix, or with a
+    sources file one per key filter its globs need (``handler.sources.key_filters``)."""
     template: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     resources = template["Resources"]
+    filters = key_filters(load_sources(sources) if sources else (), suffixes, sources is not None)
     resources["RawBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"] = [
         {
             "Event": "s3:ObjectCreated:*",
             "Queue": {"Fn::GetAtt": ["IngestQueue", "Arn"]},
-            "Filter": {"S3Key": {"Rules": [{"Name": "suffix", "Value": suffix}]}},
+            **s3_key_filter(prefix, suffix, "Rules", "S3Key"),
         }
-        for suffix in suffixes
+        for prefix, suffix in filters
     ]
     for name, table in load_tables(ddl_dir).items():
         rendered = table_input(table.render("${ProcessedBucket}"), name)
@@ -77,6 +86,12 @@ def render(
             },
         }
     return template
+
+
+def s3_key_filter(prefix: str, suffix: str, rules: str, key: str) -> dict[str, Any]:
+    """An S3 notification's key filter (CloudFormation and the S3 API spell it differently)."""
+    found = [{"Name": n, "Value": v} for n, v in (("prefix", prefix), ("suffix", suffix)) if v]
+    return {"Filter": {key: {rules: found}}} if found else {}
 
 
 def _logical_id(table: str) -> str:
@@ -108,7 +123,10 @@ def deploy(
     python = settings.runtime.removeprefix("python")
     managed = settings.layer == "managed"
     function = package(
-        dist, extras_for=(settings.architecture, python) if managed else None, log=log
+        dist,
+        extras_for=(settings.architecture, python) if managed else None,
+        log=log,
+        sources=settings.sources,
     )
     code_key = _upload(
         s3, artifacts, f"{settings.stack}/function/{function.sha256}.zip", function.path, log
@@ -124,6 +142,7 @@ def deploy(
         "QueueVisibilityTimeout": str(max(6 * settings.timeout, 180)),
         "AlarmEmail": settings.alarm_email,
         "ValidationRules": settings.rules,
+        "SourcesFile": SOURCES_IN_ZIP if settings.sources else "",
         "LayerS3Key": "unused",  # replaced below for a built layer
         "LayerArn": "",
     }
@@ -142,7 +161,7 @@ def deploy(
         parameters["LayerArn"] = settings.layer
     else:
         raise DeployError(f"--layer takes build, managed or a layer ARN, not {settings.layer!r}")
-    body = json.dumps(render(settings.suffixes), indent=1, sort_keys=True)
+    body = json.dumps(render(settings.suffixes, sources=settings.sources), indent=1, sort_keys=True)
     template = _template_argument(s3, artifacts, settings.stack, body)
     current = _stack(cfn, settings.stack)
     if current and _unchanged(cfn, settings.stack, current, body, parameters):

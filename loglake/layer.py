@@ -353,8 +353,14 @@ def write_zip(
     tmp.replace(target)
 
 
-def package(out: Path, extras_for: tuple[str, str] | None = None, log: Log = print) -> Report:
-    """The function zip: ``handler/`` and ``glue_ddl/`` only.
+def package(
+    out: Path,
+    extras_for: tuple[str, str] | None = None,
+    log: Log = print,
+    sources: Path | None = None,
+) -> Report:
+    """The function zip: ``handler/`` and ``glue_ddl/`` only, and ``sources.toml`` when a
+    sources file is given (the function reads it at ``/var/task/sources.toml``).
 
     With ``extras_for=(arch, python)`` it also carries ``layer/managed-extras.txt`` (Powertools and
     orjson), which the AWS SDK for pandas managed layer does not provide.
@@ -373,6 +379,8 @@ def package(out: Path, extras_for: tuple[str, str] | None = None, log: Log = pri
             prune(base)
             target = out / f"loglake-function-with-extras-py{python}-{arch}.zip"
         stage_function(base)
+        if sources is not None:
+            shutil.copy2(sources, base / "sources.toml")
         write_zip(base, target)
     return measure(target)
 

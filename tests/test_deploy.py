@@ -261,3 +261,43 @@ def test_a_separate_reprocessing_queue_feeds_the_same_function_with_its_own_limi
     assert resources["IngestEventSource"]["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {
         "Ref": "MaximumConcurrency"
     }
+
+
+def test_a_sources_file_gives_the_notification_filters_and_ships_in_the_zip(tmp_path: Path) -> None:
+    import zipfile
+
+    from loglake.layer import package
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        "[[source]]\nname = 'nginx'\nmatch = ['nginx/**.log', 'nginx/**.log.gz']\n"
+        "format = 'combined'\n[[source]]\nname = 'otel'\nmatch = 'otel/**'\nformat = 'otlp-json'\n"
+    )
+    template = render(sources=sources)
+    configs = template["Resources"]["RawBucket"]["Properties"]["NotificationConfiguration"]
+    rules = [c["Filter"]["S3Key"]["Rules"] for c in configs["QueueConfigurations"]]
+    assert rules == [
+        [{"Name": "prefix", "Value": "nginx/"}, {"Name": "suffix", "Value": ".log"}],
+        [{"Name": "prefix", "Value": "nginx/"}, {"Name": "suffix", "Value": ".log.gz"}],
+        [{"Name": "prefix", "Value": "otel/"}],
+    ]
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout
+    zipped = package(tmp_path / "dist", log=lambda _: None, sources=sources)
+    with zipfile.ZipFile(zipped.path) as archive:
+        assert archive.read("sources.toml") == sources.read_bytes()
+
+
+def test_a_bad_sources_file_fails_the_template_command_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES_FILE", "")  # restored after: --sources sets it for the process
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[source]]\nname = 'x'\nmatch = '*'\nformat = 'xml'\n")
+    result = CliRunner().invoke(main, ["template", "--sources", str(bad)])
+    assert result.exit_code == 2
+    assert result.output.count("Error:") == 1 and "format must be one of" in result.output

@@ -231,3 +231,22 @@ def test_first_matching_source_wins(tmp_path: Path) -> None:
     sources = load_sources(path)
     assert match_source(sources, "nginx/a.log").name == "nginx"  # type: ignore[union-attr]
     assert match_source(sources, "api/a.log").name == "rest"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("globs", "filters"),
+    [
+        (["nginx/**.log"], [("nginx/", ".log")]),
+        (["nginx/**.log", "nginx/**.log.gz"], [("nginx/", ".log"), ("nginx/", ".log.gz")]),
+        (["**"], [("", "")]),
+        (["a/**", "a/b/**.log"], [("a/", "")]),
+        (["AWSLogs/*/elasticloadbalancing/**", "heroku/router.log"],
+         [("AWSLogs/", ""), ("heroku/router.log", "")]),
+    ],
+)  # fmt: skip
+def test_notification_filters_admit_every_matched_key_and_never_overlap(
+    globs: list[str], filters: list[tuple[str, str]]
+) -> None:
+    from handler.sources import key_filters
+
+    assert key_filters((source("s", tuple(globs)),)) == filters

@@ -420,3 +420,39 @@ def test_target_options_work_after_the_command(stack: Stack) -> None:
         assert result.returncode == 0, (args, result.stderr)
     helped = subprocess.run([*LOGLAKE, "deploy", "--help"], capture_output=True, text=True)
     assert "--region" in helped.stdout and "--profile" in helped.stdout
+
+
+def test_a_sources_file_routes_objects_as_a_deployed_stack_would(tmp_path: Path) -> None:
+    """``local up --sources``: the notification filters come from the sources' globs (as
+    ``loglake deploy`` makes them); each object is read by its source; a key no filter admits
+    never reaches the worker, and one a filter admits but no source matches is skipped."""
+    fixtures = Path(__file__).parent / "fixtures" / "producers"
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        "[[source]]\nname = 'nginx'\nmatch = 'nginx/**.log'\nformat = 'combined'\n"
+        "[[source]]\nname = 'system'\nmatch = 'syslog/*/messages'\nformat = 'syslog'\n"
+    )
+    proc, stack = start_stack(tmp_path, "--sources", str(sources), "--visibility-timeout", "3")
+    try:
+        stack.s3.put_object(
+            Bucket="loglake-raw",
+            Key="nginx/2025/access.log",
+            Body=(fixtures / "apache.combined").read_bytes(),
+        )
+        stack.s3.put_object(
+            Bucket="loglake-raw",
+            Key="syslog/host1/messages",
+            Body=(fixtures / "syslog3164.log").read_bytes(),
+        )
+        stack.s3.put_object(Bucket="loglake-raw", Key="other/app.log", Body=b"{}\n")
+        stack.s3.put_object(Bucket="loglake-raw", Key="syslog/host1/sub/messages", Body=b"x\n")
+        access = stack.wait_manifest("nginx/2025/access.log")
+        assert (access["source"], access["format"], access["valid"]) == ("nginx", "combined", 1)
+        system = stack.wait_manifest("syslog/host1/messages")
+        assert (system["source"], system["valid"]) == ("system", 2)
+        time.sleep(3)
+        assert stack.manifest("other/app.log") is None  # no filter admits it
+        assert stack.manifest("syslog/host1/sub/messages") is None  # admitted, no source: skipped
+        assert stack.depth("loglake-ingest-dlq") == 0
+    finally:
+        assert proc.stop() == 0

@@ -11,8 +11,10 @@ import boto3
 from botocore.exceptions import ClientError
 
 from handler.config import Config
+from handler.sources import key_filters
 
 from ..catalog import apply
+from ..deploy import s3_key_filter
 from ..settings import DEFAULT_SUFFIXES
 
 
@@ -38,6 +40,7 @@ class Stack:
     queue_arn: str
     dlq_url: str
     tables: list[str] = field(default_factory=list)
+    sources_file: str | None = None
 
 
 def provision(session: boto3.Session, names: Names, config: Config) -> Stack:
@@ -58,24 +61,26 @@ def provision(session: boto3.Session, names: Names, config: Config) -> Stack:
         },
     )
     queue_arn = _arn(sqs, queue_url)
+    # The filters a deployed stack gets (loglake deploy): routed here exactly as there.
+    filters = key_filters(config.sources, names.suffixes, config.sources_file is not None)
     s3.put_bucket_notification_configuration(
         Bucket=names.raw_bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
                 {
-                    "Id": f"loglake-{suffix.strip('.').replace('.', '-')}",
+                    "Id": f"loglake-{i}",
                     "QueueArn": queue_arn,
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}},
+                    **s3_key_filter(prefix, suffix, "FilterRules", "Key"),
                 }
-                for suffix in names.suffixes
+                for i, (prefix, suffix) in enumerate(filters)
             ]
         },
     )
     changes = apply(config, session)
-    return Stack(
-        names, queue_url, queue_arn, dlq_url, [c.name for c in changes if c.kind == "table"]
-    )
+    tables = [c.name for c in changes if c.kind == "table"]
+    where = str(config.sources_file) if config.sources_file else None
+    return Stack(names, queue_url, queue_arn, dlq_url, tables, where)
 
 
 def _bucket(s3: Any, name: str) -> None:

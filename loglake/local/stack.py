@@ -59,10 +59,15 @@ def running_stack(host: str, port: int, names: Names) -> Iterator[tuple[str, Sta
 def banner(url: str, stack: Stack) -> str:
     """What ``local up`` prints: where everything is, and how to point a shell at it."""
     n = stack.names
+    read = (
+        f"objects the sources in {stack.sources_file} match are processed"
+        if stack.sources_file
+        else f"objects ending in {', '.join(n.suffixes)} are processed"
+    )
     return "\n".join(
         [
             f"loglake local stack on {url}",
-            f"  raw bucket        s3://{n.raw_bucket}  (objects ending in {', '.join(n.suffixes)} are processed)",
+            f"  raw bucket        s3://{n.raw_bucket}  ({read})",
             f"  processed bucket  s3://{n.processed_bucket}",
             f"  queue             {stack.queue_url}",
             f"  dead letters      {stack.dlq_url}  (after {n.max_receive_count} receives)",
