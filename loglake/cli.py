@@ -748,6 +748,10 @@ def status(queue_url: str | None) -> None:
         click.echo(
             f"dead letters       {info.dead_letters['waiting']:,} (inspect them before redriving)"
         )
+    if set(info.sources) - {"default (ndjson)"}:
+        click.echo("objects by source")
+        for name, count in info.sources.most_common():
+            click.echo(f"  {count:>10,}  {name}")
     if info.error_codes:
         click.echo("errors by code")
         for code, count in info.error_codes.most_common(10):
@@ -764,7 +768,9 @@ def status(queue_url: str | None) -> None:
         click.echo("newest objects")
         for doc in info.newest:
             click.echo(
-                f"  {doc.get('ingested_at', '')}  {doc.get('source_uri')}  valid {doc.get('valid', '-')}  invalid {doc.get('invalid', '-')}"
+                f"  {doc.get('ingested_at', '')}  {doc.get('source_uri')}  "
+                f"source {doc.get('source', 'default')} ({doc.get('format', 'ndjson')})  "
+                f"valid {doc.get('valid', '-')}  invalid {doc.get('invalid', '-')}"
             )
 
 

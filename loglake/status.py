@@ -25,6 +25,8 @@ class Status:
     invalid: int = 0
     blank: int = 0
     error_codes: Counter[str] = field(default_factory=Counter)
+    #: Objects per source that read them, as "name (format)".
+    sources: Counter[str] = field(default_factory=Counter)
     newest: list[dict[str, Any]] = field(default_factory=list)
     queue: dict[str, int] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
@@ -76,6 +78,7 @@ def collect(
         status.invalid += doc.get("invalid", 0)
         status.blank += doc.get("blank", 0)
         status.error_codes.update(doc.get("error_counts", {}))
+        status.sources[f"{doc.get('source', 'default')} ({doc.get('format', 'ndjson')})"] += 1
     status.newest = sorted(docs, key=lambda d: d.get("ingested_at", ""), reverse=True)[:5]
     if queue_url:
         sqs = session.client("sqs")

@@ -387,3 +387,67 @@ def test_a_line_that_is_not_utf8_leaves_the_others_accepted() -> None:
     lines[250] = plain_line(250).replace(b"request 250", b"request \xff")
     accepted = differ(PLAIN, {}, lines, thorough=False)
     assert accepted.sum() == 499 and not accepted[250]
+
+
+# --- the loggers' own names (fields.py): the bulk path picks the reference's candidates -------
+
+LOGGER_TIMES = st.sampled_from(["timestamp", "@timestamp", "time", "ts", "@t", "created"])
+LOGGER_LEVELS = st.sampled_from(["level", "log.level", "severity", "lvl", "@l", "severityNumber"])
+LOGGER_MESSAGES = st.sampled_from(["message", "msg", "@m", "event", "short_message", "log", "body"])
+LOGGER_LEVEL_VALUES = st.sampled_from(
+    [
+        30,
+        40,
+        50,
+        10,
+        60,
+        3,
+        9,
+        17,
+        24,
+        25,
+        "info",
+        "Information",
+        "warning",
+        "dpanic",
+        "INFO+2",
+        True,
+    ]
+)
+EPOCHS = st.sampled_from([1531171074631, 1531171074, 1531171074.5, "1531171074631", 10**18])
+
+
+@st.composite
+def logger_records(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    """A record under logger names: one or two candidates per role, in any order."""
+    pairs: list[tuple[str, Any]] = []
+    for keys, values in (
+        (LOGGER_TIMES, st.one_of(TIMESTAMPS, EPOCHS)),
+        (LOGGER_LEVELS, LOGGER_LEVEL_VALUES),
+        (LOGGER_MESSAGES, st.one_of(TEXT, st.just('{"level":"warn","msg":"inner"}'))),
+    ):
+        for _ in range(draw(st.integers(0, 2))):
+            pairs.append((draw(keys), draw(values)))
+    if draw(st.integers(0, 6)) == 0:
+        pairs.append(("version", "1.1"))  # GELF's mark, with short_message: syslog levels
+    pairs += draw(st.lists(st.tuples(NAMES, SCALARS), max_size=3))
+    return draw(st.permutations(pairs))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.builds(dump, logger_records(), st.integers(0, 29)), min_size=1, max_size=30))
+@example(
+    [b'{"level":30,"time":1531171074631,"msg":"hello world","pid":657}'] * 20
+    + [b'{"timestamp":"2025-07-21T10:00:10Z","raw_message":"Invalid format log"}']
+)
+def test_logger_shaped_batches_equal_the_reference(lines: list[bytes]) -> None:
+    """Mixed shapes in one batch: rows are grouped by where their roles are, as the reference
+    finds them; whatever the bulk path accepts is the reference's row."""
+    differ(PLAIN, {}, lines * 20)
+
+
+def test_pino_lines_are_read_in_bulk() -> None:
+    """A test that cannot fail is a defect: pino's shape must not fall back to the reference."""
+    lines = [b'{"level":30,"time":1531171074631,"msg":"hello world","pid":657}'] * 200
+    lines += [b'{"timestamp":"2025-07-21T10:00:10Z","level":"INFO","message":"tutorial"}'] * 5
+    assert differ(PLAIN, {}, lines, thorough=False).all()

@@ -454,5 +454,8 @@ def test_a_sources_file_routes_objects_as_a_deployed_stack_would(tmp_path: Path)
         assert stack.manifest("other/app.log") is None  # no filter admits it
         assert stack.manifest("syslog/host1/sub/messages") is None  # admitted, no source: skipped
         assert stack.depth("loglake-ingest-dlq") == 0
+        status = stack.cli("status")
+        assert "objects by source" in status.stdout
+        assert "1  nginx (combined)" in status.stdout and "1  system (syslog)" in status.stdout
     finally:
         assert proc.stop() == 0
