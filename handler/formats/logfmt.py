@@ -29,8 +29,7 @@ import pyarrow.compute as pc
 
 from ..sources import Source
 from ..verdicts import Decoded, Invalid
-from .ndjson import undecodable
-from .regex import utf8_lines
+from .regex import as_text, text_of, utf8_lines
 
 _PAIR = re.compile(r'\s*([^\s="]+)(?:=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?', re.ASCII)
 _HEROKU = re.compile(r"(\S+) ([\w.-]+)\[([\w.-]+)\]: ", re.ASCII)
@@ -48,13 +47,9 @@ _RE2_LINE = (
 
 def decode(line: bytes, upload: datetime | None = None) -> Decoded:
     """The pairs of one line, in order (the last of a repeated key wins)."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return undecodable(line, "")
-    text = text.removesuffix("\r")
-    if not text.strip():
-        return None
+    text = text_of(line)
+    if not isinstance(text, str):
+        return text
     out: dict[str, Any] = {}
     prefix = _HEROKU.match(text)
     at = 0
@@ -126,10 +121,7 @@ class Bulk:
 
     def as_json(self, lines: list[bytes]) -> list[bytes]:
         """The lines as the bulk path rewrites them (for tests)."""
-        text = b"".join(line + b"\n" for line in lines)
-        ends = np.cumsum(np.fromiter((len(x) + 1 for x in lines), np.int64, len(lines)))
-        offsets = np.concatenate([np.zeros(1, np.int64), ends])
-        strings, usable = utf8_lines(text, offsets)
+        strings, usable = utf8_lines(*as_text(lines))
         return [x[:-1].encode() for x in _json_lines(strings, usable).to_pylist()]
 
 

@@ -70,13 +70,9 @@ class Layout:
 
     def decode(self, line: bytes, upload: datetime) -> Decoded:
         """The fields of one line (the reference)."""
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            return undecodable(line, "")
-        text = text.removesuffix("\r")
-        if not text.strip():
-            return None
+        text = text_of(line)
+        if not isinstance(text, str):
+            return text
         first, joined, rest = text.partition("\n")  # a multi-line record (``records.py``)
         for expression in self.compiled:
             found = expression.fullmatch(first.removesuffix("\r"))
@@ -139,9 +135,7 @@ class RegexBulk:
         self.message_key = source.message or layout.roles[2]
 
     def decide(self, lines: list[bytes]) -> Decided:
-        text = b"".join(line + b"\n" for line in lines)
-        ends = np.cumsum(np.fromiter((len(x) + 1 for x in lines), np.int64, len(lines)))
-        return self.decide_text(text, np.concatenate([np.zeros(1, np.int64), ends]))
+        return self.decide_text(*as_text(lines))
 
     def decide_text(self, text: bytes, offsets: np.ndarray) -> Decided:
         from ..columnar import Decided
@@ -340,6 +334,23 @@ def _codes(presence: np.ndarray, names: list[str]) -> tuple[np.ndarray, dict[int
         i: [n for n, here in zip(names, row, strict=True) if here] for i, row in enumerate(unique)
     }
     return codes.reshape(-1), orders
+
+
+def text_of(line: bytes) -> str | Invalid | None:
+    """A text format's line as text without its ``\\r``: ``None`` when blank, ``invalid_utf8``
+    when it is not UTF-8."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return undecodable(line, "")
+    text = text.removesuffix("\r")
+    return text if text.strip() else None
+
+
+def as_text(lines: list[bytes]) -> tuple[bytes, np.ndarray]:
+    """Lines as one text, each ending with ``\\n``, and where each starts (and the text ends)."""
+    ends = np.cumsum(np.fromiter((len(x) + 1 for x in lines), np.int64, len(lines)))
+    return b"".join(line + b"\n" for line in lines), np.concatenate([np.zeros(1, np.int64), ends])
 
 
 def utf8_lines(text: bytes, offsets: np.ndarray) -> tuple[pa.Array, np.ndarray]:

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ..fields import SYSLOG
 from ..sources import Source
-from .regex import Layout, RegexBulk
+from .regex import Layout, RegexBulk, as_text
 
 _SD = r"(?P<structured_data>-|(?:\[(?:[^\]\\]|\\.)*\])+)"
 RFC5424 = (
@@ -115,6 +115,4 @@ class Bulk:
         )
 
     def decide(self, lines: list[bytes]) -> Any:
-        text = b"".join(line + b"\n" for line in lines)
-        ends = np.cumsum(np.fromiter((len(x) + 1 for x in lines), np.int64, len(lines)))
-        return self.decide_text(text, np.concatenate([np.zeros(1, np.int64), ends]))
+        return self.decide_text(*as_text(lines))
