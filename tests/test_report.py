@@ -58,7 +58,7 @@ def report_lake(served_lake: Lake) -> Lake:
         good(41, "2025-07-21", level="ERROR", message="Payment failed"),
         good(42, "2025-07-21", level="CRITICAL", message=HOSTILE),
         "{bad json",
-        {"timestamp": "2025-07-21T11:30:00Z", "level": "NOTICE", "message": "x"},
+        {"timestamp": "2025-07-21T11:30:00Z", "level": "LOUD", "message": "x"},
         "",
     )
     served_lake.put("sample_log.log", SAMPLE.read_bytes())
