@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,19 @@ def test_tooling_settings_come_from_one_place() -> None:
         (".txt", ".log"),
         "wg",
     )
+
+
+def test_a_bad_sources_file_fails_the_cold_start_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "sources.toml"
+    bad.write_text(
+        "[[source]]\nname = 'nginx'\nmatch = 'nginx/**'\nformat = 'combined'\nlevel = 3\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env({"SOURCES_FILE": str(bad)})
+    assert str(caught.value) == (
+        f"sources file {bad}: source 'nginx': level must be a non-empty text, got 3"
+    )
+    good = tmp_path / "good.toml"
+    good.write_text("[[source]]\nname = 'nginx'\nmatch = 'nginx/**'\nformat = 'combined'\n")
+    config = Config.from_env({"SOURCES_FILE": str(good)})
+    assert [s.name for s in config.sources] == ["nginx"] and config.sources_file == good
