@@ -14,14 +14,18 @@ for line). A line is accepted when all of these hold:
   read as int64 or a finite double with a fraction (an integral double was ``1.0`` or a huge
   integer, which the reference writes differently), keys are printable ASCII without ``"`` or
   ``\\``;
-* its attribute keys (all but timestamp, level, message and the extra columns) come in the
+* its time, level and message are where the reference finds them (``fields.py``'s first
+  candidate with a value in that row: rows are grouped by that choice), its message is a text
+  and not a container's ``log`` (which may hold the app's JSON), and it is not GELF (whose
+  numeric levels are syslog's);
+* its attribute keys (all but the time, level, message and extra columns) come in the
   order of the first line with the same keys, checked by one regular expression per set of
   present keys (that order is the order of the attributes map), and unless every column is
   present it has no ``null`` value (Arrow cannot tell an absent key from ``"k": null``; a value
   follows a colon and JSON whitespace, so ``:\\s*null`` finds every one, and a string "null" is
   not one);
-* the timestamp is ``YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}][Z|+HH:MM|-HH:MM]`` or integer epoch
-  seconds or milliseconds, inside the accepted range; the level and every declared extra column
+* the time is ``YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}][Z|+HH:MM|-HH:MM]`` or integer epoch
+  seconds or milliseconds (under 1e14), inside the accepted range; the level and every declared extra column
   and custom rule pass, decided once per distinct value by the reference's own functions.
 """
 
