@@ -7,6 +7,7 @@ source matching, decoders and validator, so what it prints is what the pipeline 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,9 @@ import boto3
 
 from handler.config import Config
 from handler.formats import FORMATS
-from handler.parse import decompressed, read_blocks
+from handler.parse import Blank, Joined, batches, decompressed, read_blocks
 from handler.pipeline import Pipeline
+from handler.records import records
 from handler.source import SourceObject, local_file, s3_object, split_s3_uri
 from handler.sources import Source, source
 from handler.validate import Invalid
@@ -73,15 +75,27 @@ def explain(
     validator = pipeline.reader(spec).validator
     validator.upload = obj.last_modified
     found = []
+    many = validator.decode_many is not None
     with obj.open() as stream:
-        pieces = decompressed(read_blocks(stream, 1 << 20), 1 << 20, 64 << 20)
-        texts = _lines(b for b in pieces if isinstance(b, bytes))
-        for number, raw in enumerate(itertools.islice(texts, lines), 1):
-            many = validator.decode_many is not None
+        for number, raw in itertools.islice(_records(stream, spec, config), lines):
             text = raw.decode("utf-8", "replace")
             for verdict in validator.check_many(raw) if many else [validator.check(raw)]:
                 found.append(_line(number, text, verdict))
     return Explained(obj.uri, obj.key, spec, reason, found)
+
+
+def _records(stream: Any, spec: Source, config: Config) -> Iterator[tuple[int, bytes]]:
+    """``(line number, record)`` as the pipeline cuts them (multi-line records joined)."""
+    pieces = decompressed(read_blocks(stream, 1 << 20), 1 << 20, config.max_decompressed_bytes)
+    cut = batches(pieces, config.max_line_bytes, 1 << 20)
+    if spec.multiline:
+        cut = records(cut, spec.multiline, spec.max_record_lines)
+    for batch in cut:
+        number = batch.first
+        for item in batch.all_lines():
+            if isinstance(item, bytes):
+                yield number, item
+            number += item.count if isinstance(item, Blank | Joined) else 1
 
 
 def _line(number: int, text: str, verdict: Any) -> Line:
@@ -115,13 +129,3 @@ def _which(pipeline: Pipeline, key: str, fmt: str | None) -> tuple[Source | None
         f"no source in {config.sources_file} matches {key!r}: the pipeline would skip it "
         "(add a [[source]] whose match fits it)"
     )
-
-
-def _lines(pieces: Any) -> Any:
-    partial = b""
-    for piece in pieces:
-        parts = (partial + piece).split(b"\n")
-        partial = parts.pop()
-        yield from (p.removesuffix(b"\r") for p in parts)
-    if partial:
-        yield partial

@@ -94,3 +94,31 @@ def test_the_sources_examples_run_as_written(monkeypatch: pytest.MonkeyPatch) ->
         result = CliRunner().invoke(main, shlex.split(line)[1:], catch_exceptions=False)
         assert result.exit_code == 0, (line, result.output)
         assert "Error" not in result.output
+
+
+def test_sources_explain_joins_records_and_names_an_unmatched_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES_FILE", "")  # restored after: --sources sets it for the process
+    fixture = Path(__file__).parent / "fixtures" / "producers" / "python-traceback.log"
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        "[[source]]\nname = 'py'\nmatch = '**/python-traceback.log'\nformat = 'pattern'\n"
+        r"multiline = '\d{4}-'"
+        "\n"
+        r"pattern = '(?P<time>\S+ \S+) - (?P<logger>\S+) - (?P<level>[A-Z]+) - (?P<message>.*)'"
+    )
+    result = CliRunner().invoke(
+        main, ["sources", "explain", str(fixture), "--sources", str(sources)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "source py (format pattern)" in result.output
+    assert [line.split()[0] for line in result.output.splitlines() if line[:5].strip().isdigit()] == [
+        "1", "2", "6",
+    ]  # fmt: skip
+    assert "ZeroDivisionError: division by zero" in result.output
+    other = tmp_path / "other.log"
+    other.write_text("x\n")
+    result = CliRunner().invoke(main, ["sources", "explain", str(other), "--sources", str(sources)])
+    assert result.exit_code == 2
+    assert result.output.count("Error:") == 1 and "no source in" in result.output
