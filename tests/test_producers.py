@@ -293,6 +293,7 @@ def test_otlp_json_lines_are_unnested_into_one_row_per_record() -> None:
     two = line.replace(b'"logRecords":[{', b'"logRecords":[{"severityNumber":17,"timeUnixNano":"1544712660400000000","body":{"stringValue":"second"}},{', 1)  # fmt: skip
     check = validator({"format": "otlp-json"})
     rows = check.check_many(two)
+    assert validator({}).check_many(two) == rows  # ndjson, with no configuration, does the same
     assert [(r[0].isoformat(), r[1], r[2]) for r in rows if type(r) is tuple] == [
         ("2018-12-13T14:51:00.400000", "ERROR", "second"),
         ("2018-12-13T14:51:00.300000", "INFO", "Example log record"),

@@ -66,6 +66,7 @@ FORMATS: dict[str, Format] = {
         lambda source: ndjson.decode,
         _columnar,
         "json",
+        otlp.decode_many,  # an OTLP/JSON export line is unnested, with no configuration
     ),
     "logfmt": Format(
         "logfmt",

@@ -7,8 +7,9 @@ other value as its JSON); its ``attributes`` are flattened to ``key: value``, th
 ``resource.<key>`` and the scope's as ``scope.name``, ``scope.version`` and ``scope.<key>``;
 ``traceId``, ``spanId``, ``flags`` and ``eventName`` stay attributes. All records of a line
 share its ``source_line``; counts are per record (a line with none is one blank record). A line
-without ``resourceLogs`` is read as one plain JSON record. These records are read by the
-reference only: there is no bulk path for them.
+without ``resourceLogs`` is read as one plain JSON record, so the ``ndjson`` format unnests
+OTLP lines too, with no configuration (``otlp-json`` says so explicitly). These records are
+read by the reference only: there is no bulk path for them.
 
 Example (opentelemetry-proto ``examples/logs.json``, on one line)::
 
