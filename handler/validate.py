@@ -24,7 +24,7 @@ from typing import Any
 
 from .exceptions import ConfigError
 from .fields import EPOCH, Fields, Found, json_text, level_name, parse_timestamp
-from .formats import FORMATS
+from .formats import ndjson
 from .rules import FieldRule
 from .sources import DEFAULT, STORED_LEVELS, Source
 from .verdicts import SHORT, Decoded, Invalid, Row, json_kind
@@ -58,8 +58,12 @@ class Validator:
         min_timestamp: datetime = datetime(2000, 1, 1),
         max_future: timedelta = timedelta(days=1),
         source: Source = DEFAULT,
-        decode: Callable[[bytes, datetime], Decoded] | None = None,
+        decode: Callable[[bytes, datetime], Decoded] = ndjson.decode,
+        fields: str = "json",
+        decode_many: Callable[[bytes, datetime], list[Decoded]] | None = None,
     ) -> None:
+        """``decode``, ``fields`` and ``decode_many`` are the source's format's (``formats``
+        builds validators with ``validator_for``); the defaults read NDJSON."""
         self.extras = tuple(
             (name, _converter(name, type_)) for name, type_ in extra_columns.items()
         )
@@ -68,11 +72,10 @@ class Validator:
         self.min_timestamp = min_timestamp
         self.max_future = max_future
         self.source = source
-        fmt = FORMATS[source.format]
-        self.fields = Fields(source, fmt.fields)
-        self.decode = decode or fmt.decoder(source)
+        self.fields = Fields(source, fields)
+        self.decode = decode
         #: For formats whose lines hold many records: all of a line's decoded records.
-        self.decode_many = fmt.many
+        self.decode_many = decode_many
         self.latest = datetime.now(UTC).replace(tzinfo=None) + max_future
         #: When the object being read was uploaded (syslog's year, ``missing_time = "upload"``).
         self.upload = self.latest - max_future

@@ -19,16 +19,15 @@ from hypothesis import strategies as st
 
 from handler.columnar import rows_table
 from handler.exceptions import ConfigError
-from handler.formats import FORMATS
+from handler.formats import FORMATS, validator_for
 from handler.sources import glob_regex, load_sources, match_source, source
-from handler.validate import Validator
 
 UPLOAD = datetime(2026, 1, 20, 12, 0)
 
 
 def differ(settings_: dict[str, Any], lines: list[bytes]) -> int:
     """Assert every line the bulk path accepts is the reference's row; return how many."""
-    check = Validator({}, source=source("t", **settings_))
+    check = validator_for(source("t", **settings_), {})
     check.upload = UPLOAD
     check.latest = datetime(2030, 1, 1)
     bulk = FORMATS[check.source.format].bulk(check, {})

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from handler.columnar import rows_table
-from handler.formats import FORMATS
+from handler.formats import FORMATS, validator_for
 from handler.parse import Batch
 from handler.records import records
 from handler.sources import source
@@ -157,7 +157,7 @@ PRODUCERS: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
 
 
 def validator(settings: dict[str, Any]) -> Validator:
-    found = Validator({}, source=source("test", **settings))
+    found = validator_for(source("test", **settings), {})
     found.upload = UPLOAD
     found.latest = datetime(2030, 1, 1)
     return found

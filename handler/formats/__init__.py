@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ..rules import FieldRule
 from ..sources import Source
 from ..verdicts import Decoded
 from . import access, cri, logfmt, ndjson, otlp, pattern, syslog
@@ -127,6 +128,17 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def reference(source: Source) -> Decode:
-    """The reference decoder of ``source``'s format."""
-    return FORMATS[source.format].decoder(source)
+def validator_for(
+    source: Source,
+    extras: dict[str, str],
+    rules: tuple[FieldRule, ...] = (),
+    min_timestamp: datetime = datetime(2000, 1, 1),
+    max_future: timedelta = timedelta(days=1),
+) -> Validator:
+    """The reference of one source: its format's decoder and field rules, the checks."""
+    from ..validate import Validator
+
+    fmt = FORMATS[source.format]
+    return Validator(
+        extras, rules, min_timestamp, max_future, source, fmt.decoder(source), fmt.fields, fmt.many
+    )
