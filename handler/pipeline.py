@@ -25,7 +25,7 @@ import pyarrow as pa
 from .columnar import Decided, line_offsets, rows_table
 from .config import Config
 from .fingerprint import fingerprint
-from .formats import FORMATS, Bulk
+from .formats import FORMATS, Bulk, validator_for
 from .ledger import Attempt, Ledger, deliver
 from .parse import (
     RAW_LINE_CAP,
@@ -137,7 +137,9 @@ class Pipeline:
         found = self._readers.get(spec.name)
         if found is None or found.spec != spec:
             cfg = self.config
-            validator = Validator(self.extras, cfg.rules, cfg.min_timestamp, cfg.max_future, spec)
+            validator = validator_for(
+                spec, self.extras, cfg.rules, cfg.min_timestamp, cfg.max_future
+            )
             bulk = FORMATS[spec.format].bulk(validator, self.extras)
             found = Reader(spec, validator, bulk, fingerprint(cfg, spec))
             self._readers[spec.name] = found
