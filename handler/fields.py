@@ -31,8 +31,8 @@ the outer fields filling in what it lacks; a message that is not a text is store
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -178,15 +178,6 @@ def level_name(value: Any, key: str, scale: str | None = None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Missing:
-    """A role (time, level or message) no candidate filled."""
-
-    role: str
-    keys: tuple[str, ...]
-    null: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Found:
     """Where a record's time, level and message are: each ``(key, value)`` or ``None``."""
 
@@ -294,10 +285,4 @@ def json_text(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # over 64-bit integers, deep nesting: the standard library writes them
-        import json
-
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-#: A level decision for one distinct value (used by the bulk path).
-LevelRule = Callable[[Any], str | None]

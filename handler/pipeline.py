@@ -356,15 +356,12 @@ class _Run:
         blank = 0
         for line_no, line in numbered:
             if type(line) is bytes:
-                found = (validator.check_many(line) or [None]) if many else [check(line)]
-                for row in found if line else [None]:
-                    if type(row) is tuple:
-                        rows.append(row)
-                        row_lines.append(line_no)
-                    elif isinstance(row, Invalid):
-                        errors.add(line, row, line_no)
-                    else:
-                        blank += 1
+                if many and line:  # a line of many records: each is counted
+                    for row in validator.check_many(line) or [None]:
+                        blank += self._verdict(row, line, line_no, rows, row_lines, errors)
+                    continue
+                row = check(line) if line else None
+                blank += self._verdict(row, line, line_no, rows, row_lines, errors)
             elif type(line) is Blank:
                 blank += line.count
             elif isinstance(line, LongLine):
@@ -374,6 +371,25 @@ class _Run:
                 assert isinstance(line, Unreadable)
                 errors.add(b"", Invalid(line.code, line.detail), line_no)
         return rows, row_lines, errors, blank
+
+    @staticmethod
+    def _verdict(
+        row: Row | Invalid | None,
+        line: bytes,
+        line_no: int,
+        rows: list[Row],
+        row_lines: list[int],
+        errors: _Errors,
+    ) -> int:
+        """File one verdict of the reference; 1 when it was a blank line."""
+        if type(row) is tuple:
+            rows.append(row)
+            row_lines.append(line_no)
+            return 0
+        if isinstance(row, Invalid):
+            errors.add(line, row, line_no)
+            return 0
+        return 1
 
     def _check_mixed(self, batch: Batch, fast: np.ndarray) -> tuple[np.ndarray, Checked]:
         """Line numbers of a batch with blank runs, long lines or a read failure, and the

@@ -104,9 +104,14 @@ def _value(value: Any) -> Any:
     return json_text(value) if value else None
 
 
+def decode_first(line: bytes, upload: datetime | None = None) -> Decoded:
+    """The line's first record (for callers that take one verdict a line)."""
+    found = decode_many(line, upload)
+    return found[0] if found else None
+
+
 def decoder(source: Source) -> Any:
-    """The one-verdict decoder (the first record), for callers that want one."""
-    return lambda line, upload: decode_many(line, upload)[0] if decode_many(line, upload) else None
+    return decode_first
 
 
 class Bulk:
