@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from .fields import EPOCH, MILLIS_THRESHOLD, level_name
+from .formats.ndjson import is_utf8
 from .parquet import ARROW_TYPES
 from .validate import Invalid, Row, Validator
 
@@ -132,7 +133,7 @@ class Columnar:
             try:
                 found.append(self._accept(table, part, where))
             except UnicodeError:  # a line is not UTF-8: read the part again without such lines
-                utf8 = np.array([_utf8(x) for x in part.to_pylist()], bool)
+                utf8 = np.array([is_utf8(x) for x in part.to_pylist()], bool)
                 for again, lines, at in self._parse(part, utf8):
                     with contextlib.suppress(UnicodeError):  # still not: the reference takes it
                         found.append(self._accept(again, lines, where[at]))
@@ -426,15 +427,6 @@ def line_offsets(text: bytes) -> np.ndarray:
     """Where each line of ``text`` (lines ending with ``\\n``) starts, and where the text ends."""
     ends = np.flatnonzero(np.frombuffer(text, np.uint8) == ord("\n")) + 1
     return np.concatenate([np.zeros(1, np.int64), ends])
-
-
-def _utf8(line: bytes) -> bool:
-    """Whether the line is UTF-8 (pyarrow's JSON reader does not check)."""
-    try:
-        line.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _read(part: pa.LargeBinaryArray, declared: Declared) -> pa.Table:

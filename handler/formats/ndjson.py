@@ -46,6 +46,15 @@ def decode(line: bytes, upload: datetime | None = None) -> Decoded:
     return obj
 
 
+def is_utf8(line: bytes) -> bool:
+    """Whether the line is UTF-8 (pyarrow's JSON reader and binary arrays do not check)."""
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def undecodable(line: bytes, why: str) -> Invalid:
     """``invalid_utf8`` when the line is not UTF-8, else ``invalid_json`` with ``why``."""
     try:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..verdicts import Decoded, Invalid
-from .ndjson import undecodable
+from .ndjson import is_utf8, undecodable
 
 if TYPE_CHECKING:
     from ..columnar import Decided
@@ -365,17 +365,9 @@ def utf8_lines(text: bytes, offsets: np.ndarray) -> tuple[pa.Array, np.ndarray]:
         strings = lines.cast(pa.large_string())
         usable = np.ones(n, bool)
     except pa.ArrowInvalid:
-        usable = np.array([_is_utf8(x) for x in lines.to_pylist()], bool)
+        usable = np.array([is_utf8(x) for x in lines.to_pylist()], bool)
         blank = pa.scalar(b"", pa.large_binary())
         strings = pc.if_else(pa.array(usable), lines, blank).cast(pa.large_string())
     if b"\r" in text:
         strings = pc.replace_substring_regex(strings, "\r$", "")
     return strings, usable
-
-
-def _is_utf8(value: bytes) -> bool:
-    try:
-        value.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
