@@ -10,9 +10,12 @@ CREATE EXTERNAL TABLE errors_logs (
   ingested_at  timestamp COMMENT 'when loglake wrote the row, UTC'
 )
 PARTITIONED BY (dt string COMMENT 'UTC upload date of the raw object, YYYY-MM-DD')
-STORED AS PARQUET
-LOCATION 's3://${PROCESSED_BUCKET}/errors/'
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION 's3://${PROCESSED_BUCKET}/symlink/errors/'
 TBLPROPERTIES (
+  'loglake.files' = 's3://${PROCESSED_BUCKET}/errors/',
   'classification' = 'parquet',
   'parquet.compression' = 'ZSTD',
   'projection.enabled' = 'true',
@@ -21,5 +24,5 @@ TBLPROPERTIES (
   'projection.dt.range' = '2000-01-01,NOW+1DAYS',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
-  'storage.location.template' = 's3://${PROCESSED_BUCKET}/errors/dt=${dt}/'
+  'storage.location.template' = 's3://${PROCESSED_BUCKET}/symlink/errors/dt=${dt}/'
 );

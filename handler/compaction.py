@@ -1,13 +1,14 @@
 """Compaction: merge a partition's small files into a few big ones, exactly once.
 
 A log shipper uploads an object a minute; each becomes a file per table and day, and Athena slows
-with the file count, not the data size. Compaction rewrites the files of completed objects in a
-partition into as few files as the target size allows (same encoding as fresh files), checks the
-rows (count and a checksum of ``source_uri, source_line``) before anything is removed, records
-which files went where in the partition's record (``partition.py``), and only then swaps the
-files. No lock: a claim in the record is a conditional write, and a dead compaction's claim is
-taken over after the lease. Steps, states and why every interleaving converges:
-``docs/compaction.md``.
+with the file count, not the data size. Compaction rewrites the files readers see in a partition
+into as few files as the target size allows (same encoding as fresh files), under names no
+manifest lists yet, checks the rows (count and a checksum of ``source_uri, source_line``), and
+then swaps inputs for outputs in one conditional write of the partition's record
+(``partition.py``), which the manifest follows: readers see the inputs or the outputs, never both.
+The inputs go to the trash and are deleted after the grace period. No lock: a claim in the record
+is a conditional write, and a dead compaction's claim is taken over after the lease. Steps,
+states and why every interleaving converges: ``docs/compaction.md``.
 """
 
 from __future__ import annotations
@@ -27,17 +28,10 @@ import pyarrow.parquet as pq
 
 from .config import Config
 from .exceptions import CompactionError
-from .ledger import MAX_TRIES, _pause
-from .manifest import COMPLETE, manifest_key, read_json
+from .ledger import MAX_TRIES
 from .objects import iso, now
 from .parquet import arrow_schema, conform, encode
-from .partition import (
-    BUILDING,
-    INSTALLING,
-    Record,
-    lease_expired,
-    partitions_for,
-)
+from .partition import Record, lease_expired, partitions_for
 from .sink import SORT_KEYS
 
 MB = 1_000_000
@@ -78,7 +72,6 @@ class PartitionResult:
     bytes_after: int = 0
     rows: int = 0
     seconds: float = 0.0
-    swap_seconds: float = 0.0  # outputs and inputs both visible to readers
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,7 +114,7 @@ class _Build:
     id: str
     snapshot: dict[str, dict[str, Any]]  # the compacted inputs' record entries as claimed
     used: list[str] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)  # final uri -> staging uri
+    outputs: list[str] = field(default_factory=list)
     bodies: dict[str, bytes] = field(default_factory=dict)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     rows: int = 0
@@ -145,12 +138,18 @@ class Compactor:
         return sorted(p[len(location) + 3 :].rstrip("/") for p in found)
 
     def compact(self, table: str, dt: str, options: CompactOptions) -> PartitionResult:
-        """Compact one partition, or say why not."""
+        """Compact one partition, or say why not.
+
+        Whatever happens, the partition's manifest is brought up to date and its trash purged
+        first: the scheduled run is also what deletes files readers stopped seeing.
+        """
         started = time.monotonic()
         result = PartitionResult(table, dt, "skipped")
+        if not options.dry_run:
+            self.parts.purge(table, dt, self.parts.sync(table, dt))
         for _ in range(MAX_TRIES):
-            listing, newest = self._files(table, dt)
             record = self.parts.read(table, dt)
+            listing, newest = self._files(record)
             result.files_before = result.files_after = len(listing)
             result.bytes_before = result.bytes_after = sum(listing.values())
             blocked = self._settle(record, options.dry_run)
@@ -177,28 +176,19 @@ class Compactor:
         return result
 
     # -- the steps --------------------------------------------------------------------------
-    def _files(self, table: str, dt: str) -> tuple[dict[str, int], datetime | None]:
-        """The partition's Parquet files (URI -> size) and when the newest one arrived."""
-        prefix = f"{self.parts.locations[table]}dt={dt}/"
-        items = self.parts.listing(prefix)
+    def _files(self, record: Record) -> tuple[dict[str, int], datetime | None]:
+        """The files readers see in the partition (URI -> size) and when the newest arrived."""
+        prefix = f"{self.parts.locations[record.table]}dt={record.dt}/"
+        visible = set(record.visible)
+        items = [i for i in self.parts.listing(prefix) if self.parts.uri(i["Key"]) in visible]
         newest = max((item["LastModified"] for item in items), default=None)
-        files = {
-            self.parts.uri(item["Key"]): int(item["Size"])
-            for item in items
-            if item["Key"].endswith(".parquet")
-        }
-        return files, newest
+        return {self.parts.uri(item["Key"]): int(item["Size"]) for item in items}, newest
 
     def _settle(self, record: Record, dry_run: bool) -> str:
         """Deal with a pending compaction first: ``""`` to go on, ``"again"``, or why not."""
         pending = record.pending
         if not pending:
             return ""
-        if pending["phase"] == INSTALLING:
-            if dry_run:
-                return "a compaction is being installed"
-            self.parts.install(record)
-            return "again"
         if not lease_expired(pending, self.lease):
             return (
                 f"another compaction of this partition is running (since {pending['claimed_at']})"
@@ -243,7 +233,7 @@ class Compactor:
         """Write this compaction's claim; ``None`` when another one claimed the partition first."""
         pending = {
             "id": f"{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
-            "phase": BUILDING,
+            "phase": "building",
             "claimed_at": iso(now()),
             "inputs": inputs,
         }
@@ -269,7 +259,7 @@ class Compactor:
             for number, group in enumerate(plan):
                 self._build_one(claimed, build, number, group)
         except _TakenOver:
-            self._drop_staging(claimed.table, claimed.dt, build.id)
+            self._drop_outputs(claimed.table, claimed.dt, build.id)
             result.outcome, result.reason = "aborted", TAKEN_OVER
             return
         except BaseException:
@@ -277,7 +267,7 @@ class Compactor:
             raise
         if not build.outputs:
             self._abandon(self.parts.read(claimed.table, claimed.dt), build.id)
-            result.reason = "no completed objects to merge"
+            result.reason = "nothing to merge"
             return
         summary: dict[str, Any] = {
             "at": iso(now()),
@@ -289,30 +279,29 @@ class Compactor:
             + sum(map(len, build.bodies.values())),
             "rows": build.rows,
         }
-        reason = self._record(claimed, build, summary)
+        reason = self._install(claimed, build, summary)
         if reason:
             result.outcome, result.reason = "aborted", reason
             return
-        result.swap_seconds = self._install(claimed.table, claimed.dt, build)
         result.outcome = "compacted"
         result.files_after, result.bytes_after = summary["files_after"], summary["bytes_after"]
         result.rows = build.rows
 
     def _build_one(self, claimed: Record, build: _Build, number: int, group: list[str]) -> None:
-        """Merge one group into a staged file; check its rows against the inputs'."""
+        """Merge one group into a new file no reader lists yet; check its rows against the inputs'."""
         schema = arrow_schema(self.config.tables[claimed.table].types)
         inputs, members = [], {}
         used = []
         for uri in group:
             got = self.parts.get(self.parts.key(uri))
-            if got is None:  # removed since the listing (a sweep): not ours to merge
+            if got is None:  # purged since the listing: not ours to merge
                 continue
             table = conform(pq.read_table(io.BytesIO(got[0])), schema)
             if uri in build.snapshot:
                 members.update(build.snapshot[uri]["members"])
             else:
-                owner = self._owner(table, uri)
-                if owner is None:  # an object in progress, a crashed attempt, a replaced file
+                owner = _owner(table, claimed.live.get(uri))
+                if owner is None:
                     continue
                 members[uri] = owner
             inputs.append(table)
@@ -321,11 +310,9 @@ class Compactor:
             return
         merged = pa.concat_tables(inputs)
         body = encode(merged, SORT_KEYS[claimed.table])
-        staging = (
-            self.parts.staging_prefix(claimed.table, claimed.dt, build.id) + f"{number:03d}.parquet"
-        )
-        self.s3.put_object(Bucket=self.parts.bucket, Key=staging, Body=body)
-        stored = self.parts.get(staging)
+        final = self.parts.new_file(claimed.table, claimed.dt, f"c-{build.id}-{number:03d}")
+        self.s3.put_object(Bucket=self.parts.bucket, Key=self.parts.key(final), Body=body)
+        stored = self.parts.get(self.parts.key(final))
         if stored is None:
             raise _TakenOver  # a run that took the partition over removed it
         if _fingerprint(pq.read_table(io.BytesIO(stored[0]))) != _fingerprint(merged):
@@ -333,83 +320,74 @@ class Compactor:
                 f"{claimed.table} dt={claimed.dt}: the merged file does not hold exactly the rows "
                 "of its inputs; nothing was changed"
             )
-        location = self.parts.locations[claimed.table]
-        final = self.parts.uri(f"{location}dt={claimed.dt}/c-{build.id}-{number:03d}.parquet")
         build.used += used
-        build.outputs[final] = self.parts.uri(staging)
+        build.outputs.append(final)
         build.bodies[final] = body
         build.entries[final] = {"members": members, "rows": merged.num_rows, "bytes": len(body)}
         build.rows += merged.num_rows
 
-    def _owner(self, table: pa.Table, uri: str) -> list[str] | None:
-        """``[source_uri, ingested_at]`` of a file its object's complete manifest lists, else None."""
-        sources = table.column("source_uri").unique().to_pylist()
-        stamps = table.column("ingested_at").unique().to_pylist()
-        if len(sources) != 1 or len(stamps) != 1:
-            return None
-        key = manifest_key(self.config.manifest_prefix, sources[0])
-        found = read_json(self.s3, self.parts.bucket, key)
-        if found is None or found[0].get("status") != COMPLETE or uri not in found[0]["files"]:
-            return None
-        return [sources[0], iso(stamps[0])]
+    def _install(self, claimed: Record, build: _Build, summary: dict[str, Any]) -> str:
+        """Swap inputs for outputs in one conditional write of the record (readers see one or
+        the other, never both); a reason if the compaction must stop, changing nothing."""
+        owners = {u: claimed.live[u] for u in build.used if u in claimed.live}
+        stop: list[str] = []
 
-    def _record(self, claimed: Record, build: _Build, summary: dict[str, Any]) -> str:
-        """Record where the rows went (conditionally); a reason if the compaction must stop."""
-        for _ in range(MAX_TRIES):
-            record = self.parts.read(claimed.table, claimed.dt)
+        def edit(record: Record) -> tuple[dict[str, Any] | None, list[str]]:
+            stop.clear()
             if (record.pending or {}).get("id") != build.id:
-                self._drop_staging(claimed.table, claimed.dt, build.id)
-                return TAKEN_OVER
-            touched = set(build.used) | {m for e in build.snapshot.values() for m in e["members"]}
-            changed = any(record.compacted.get(u) != e for u, e in build.snapshot.items())
-            if touched & set(record.doc.get("removals", [])) or changed:
-                self._abandon(record, build.id)
-                return (
+                stop.append(TAKEN_OVER)
+                return None, []
+            same = all(
+                record.compacted.get(u) == build.snapshot[u]
+                if u in build.snapshot
+                else record.live.get(u) == owners.get(u)
+                for u in build.used
+            )
+            if not same:
+                stop.append(
                     "an object in it was replaced meanwhile; nothing was changed, run compact again"
                 )
-            compacted = {u: e for u, e in record.compacted.items() if u not in build.snapshot}
-            pending = dict(
-                record.pending or {},
-                phase=INSTALLING,
-                inputs=build.used,
-                outputs=build.outputs,
-                summary=summary,
-            )
-            doc = dict(record.doc, compacted=compacted | build.entries, pending=pending)
-            if self.parts.replace(record, doc):
-                return ""
-            _pause()
-        raise CompactionError(f"{claimed.table} dt={claimed.dt}: its record kept changing")
+                return None, []
+            used = set(build.used)
+            doc = {k: v for k, v in record.doc.items() if k != "pending"}
+            doc["live"] = {f: o for f, o in record.live.items() if f not in used}
+            doc["compacted"] = {
+                u: e for u, e in record.compacted.items() if u not in used
+            } | build.entries
+            doc["trash"] = record.dropping(build.used)
+            doc["last"] = summary
+            return doc, []
 
-    def _install(self, table: str, dt: str, build: _Build) -> float:
-        """Swap the files: outputs in place, then the inputs deleted right after.
-
-        Returns how long both were visible (0 if someone else finished the install).
-        """
-        for _ in range(MAX_TRIES):
-            record = self.parts.read(table, dt)
-            pending = record.pending
-            if not pending or pending["id"] != build.id:
-                return 0.0  # someone finished it
-            if self.parts.install(record, build.bodies):
-                return self.parts.swap_seconds
-            _pause()
-        raise CompactionError(f"{table} dt={dt}: its record kept changing while installing")
+        self.parts.change(claimed.table, claimed.dt, edit)
+        if stop:
+            self._abandon(self.parts.read(claimed.table, claimed.dt), build.id)
+            return stop[0]
+        return ""
 
     def _abandon(self, record: Record, compaction: str | None = None) -> None:
-        """Drop a compaction that will not be recorded: its staged files, then its claim."""
+        """Drop a compaction that will not be installed: its outputs, then its claim."""
         pending = record.pending
         if not pending or (compaction and pending["id"] != compaction):
             if compaction:
-                self._drop_staging(record.table, record.dt, compaction)
+                self._drop_outputs(record.table, record.dt, compaction)
             return
-        self._drop_staging(record.table, record.dt, pending["id"])
-        doc = {k: v for k, v in record.doc.items() if k not in {"pending", "removals"}}
+        self._drop_outputs(record.table, record.dt, pending["id"])
+        doc = {k: v for k, v in record.doc.items() if k != "pending"}
         self.parts.replace(record, doc)  # lost a race: the next run looks again
 
-    def _drop_staging(self, table: str, dt: str, compaction: str) -> None:
-        prefix = self.parts.staging_prefix(table, dt, compaction)
+    def _drop_outputs(self, table: str, dt: str, compaction: str) -> None:
+        """Delete a compaction's outputs: never named by a manifest, so nobody saw them."""
+        prefix = f"{self.parts.locations[table]}dt={dt}/c-{compaction}-"
         self.parts.delete(self.parts.list_keys(prefix))
+
+
+def _owner(table: pa.Table, source_uri: str | None) -> list[str] | None:
+    """``[source_uri, ingested_at]`` of a live file's rows (one attempt wrote them all)."""
+    sources = table.column("source_uri").unique().to_pylist()
+    stamps = table.column("ingested_at").unique().to_pylist()
+    if source_uri is None or sources != [source_uri] or len(stamps) != 1:
+        return None
+    return [source_uri, iso(stamps[0])]
 
 
 def _fingerprint(table: pa.Table) -> tuple[int, int]:

@@ -48,6 +48,7 @@ class Config:
     ``MIN_TIMESTAMP``             ``2000-01-01``          older events are ``timestamp_out_of_range``
     ``MAX_FUTURE_SECONDS``        ``86400``               events further ahead are out of range too
     ``ATTEMPT_LEASE_SECONDS``     ``3600``                a crashed attempt's record is forgotten after
+    ``READER_GRACE_SECONDS``      ``1800``                a file readers stopped seeing is kept this long
     ``AWS_RETRY_MODE``            ``standard``            botocore retry mode (``adaptive`` also works)
     ``AWS_MAX_ATTEMPTS``          ``10``                  tries per AWS call (backoff up to 20 s)
     ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
@@ -71,6 +72,9 @@ class Config:
     min_timestamp: datetime = datetime(2000, 1, 1)
     max_future: timedelta = timedelta(days=1)
     lease: timedelta = timedelta(hours=1)
+    #: How long a file stays readable after the tables stopped listing it: a query that listed it
+    #: just before may still open it (Athena's default DML limit is 30 minutes).
+    reader_grace: timedelta = timedelta(minutes=30)
     retry_mode: str = "standard"
     max_attempts: int = 10
     rules: tuple[FieldRule, ...] = ()
@@ -119,6 +123,9 @@ class Config:
             ),
             lease=timedelta(
                 seconds=_positive_int(env, "ATTEMPT_LEASE_SECONDS", int(cls.lease.total_seconds()))
+            ),
+            reader_grace=timedelta(
+                seconds=_whole(env, "READER_GRACE_SECONDS", int(cls.reader_grace.total_seconds()))
             ),
             retry_mode=_retry_mode(env),
             max_attempts=_positive_int(env, "AWS_MAX_ATTEMPTS", cls.max_attempts),
@@ -176,6 +183,14 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
     return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number of at least 0 (``_positive_int`` refuses 0)."""
+    raw = env.get(name, "")
+    if raw.strip() == "0":
+        return 0
+    return _positive_int(env, name, default)
 
 
 def _retry_mode(env: Mapping[str, str]) -> str:

@@ -9,8 +9,9 @@ parser here keeps the Lambda free of an SQL parser dependency.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .exceptions import DdlError
 
@@ -34,6 +35,13 @@ _LOCATION = re.compile(r"LOCATION\s+'([^']*)'", re.IGNORECASE)
 _TBLPROPERTIES = re.compile(r"TBLPROPERTIES\s*\(", re.IGNORECASE)
 _COLUMN = re.compile(r"^`?(\w+)`?\s+(.+?)(?:\s+COMMENT\s+'((?:[^']|'')*)')?$", re.IGNORECASE | re.S)
 _PROPERTY = re.compile(r"'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'")
+_SERDE = re.compile(r"ROW\s+FORMAT\s+SERDE\s+'([^']*)'", re.IGNORECASE)
+_INPUT = re.compile(r"INPUTFORMAT\s+'([^']*)'", re.IGNORECASE)
+_OUTPUT = re.compile(r"OUTPUTFORMAT\s+'([^']*)'", re.IGNORECASE)
+SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+#: The table property naming where the data files are (the LOCATION holds the manifests).
+FILES_PROPERTY = "loglake.files"
 _SIMPLE_TYPES = {
     "string", "bigint", "int", "integer", "smallint", "tinyint", "double", "float",
     "boolean", "timestamp", "date", "binary",
@@ -51,13 +59,23 @@ class Column:
 
 @dataclass(frozen=True)
 class TableDef:
-    """One ``CREATE EXTERNAL TABLE`` statement, as loglake uses it."""
+    """One ``CREATE EXTERNAL TABLE`` statement, as loglake uses it.
+
+    Every table is a symlink table: readers list ``listing`` (the statement's LOCATION), where
+    each partition holds one manifest naming the files of committed rows, so a commit, a sweep or
+    a compaction changes what they see with one PUT. The data files themselves are written under
+    ``location`` (the ``loglake.files`` property), which no reader lists.
+    """
 
     name: str
     columns: tuple[Column, ...]
     partition_keys: tuple[Column, ...]
     location: str
     properties: dict[str, str] = field(default_factory=dict)
+    listing: str = ""
+    serde: str = PARQUET_SERDE
+    input_format: str = SYMLINK_INPUT
+    output_format: str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
     @property
     def types(self) -> dict[str, str]:
@@ -66,15 +84,35 @@ class TableDef:
 
     def render(self, bucket: str) -> TableDef:
         """The definition with ``${PROCESSED_BUCKET}`` replaced (``${dt}`` is Athena's, kept)."""
-        return TableDef(
-            name=self.name,
-            columns=self.columns,
-            partition_keys=self.partition_keys,
+        return replace(
+            self,
             location=self.location.replace("${PROCESSED_BUCKET}", bucket),
+            listing=self.listing.replace("${PROCESSED_BUCKET}", bucket),
             properties={
                 k: v.replace("${PROCESSED_BUCKET}", bucket) for k, v in self.properties.items()
             },
         )
+
+    def storage(self, location: str) -> dict[str, Any]:
+        """The Glue ``StorageDescriptor`` of the table (or of a partition at ``location``)."""
+        return {
+            "Columns": [glue_column(c) for c in self.columns],
+            "Location": location,
+            "Compressed": False,
+            "InputFormat": self.input_format,
+            "OutputFormat": self.output_format,
+            "SerdeInfo": {
+                "SerializationLibrary": self.serde,
+                "Parameters": {"serialization.format": "1"},
+            },
+        }
+
+
+def glue_column(column: Column) -> dict[str, str]:
+    out = {"Name": column.name, "Type": column.type}
+    if column.comment:
+        out["Comment"] = column.comment
+    return out
 
 
 def load_tables(ddl_dir: Path | None = None) -> dict[str, TableDef]:
@@ -114,7 +152,26 @@ def parse_ddl(text: str, origin: str = "<ddl>") -> TableDef:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DdlError(f"{origin}: column declared twice: {', '.join(duplicates)}")
-    return TableDef(create.group(1).lower(), columns, partition_keys, location.group(1), properties)
+    formats = [_SERDE.search(rest), _INPUT.search(rest), _OUTPUT.search(rest)]
+    if not all(formats) or formats[1].group(1) != SYMLINK_INPUT or FILES_PROPERTY not in properties:  # type: ignore[union-attr]
+        raise DdlError(
+            f"{origin}: loglake's tables are symlink tables, so readers only ever see committed "
+            f"rows: declare ROW FORMAT SERDE '{PARQUET_SERDE}' STORED AS INPUTFORMAT "
+            f"'{SYMLINK_INPUT}' OUTPUTFORMAT '...', LOCATION for the manifests and TBLPROPERTIES "
+            f"'{FILES_PROPERTY}' for the data files (as glue_ddl/processed_logs.sql does)"
+        )
+    serde, input_format, output_format = (m.group(1) for m in formats)  # type: ignore[union-attr]
+    return TableDef(
+        create.group(1).lower(),
+        columns,
+        partition_keys,
+        properties[FILES_PROPERTY],
+        properties,
+        listing=location.group(1),
+        serde=serde,
+        input_format=input_format,
+        output_format=output_format,
+    )
 
 
 def _strip_comments(text: str) -> str:

@@ -57,6 +57,10 @@ class Head:
         return (self.doc or {}).get(name, default)
 
 
+#: ``publish(source_uri, read_head, files)``: show the head's version to readers (``partition.py``).
+Publish = Callable[[str, Callable[[], Head], list[str]], None]
+
+
 class Ledger:
     """The head manifest and the attempt records of one source object."""
 
@@ -67,15 +71,16 @@ class Ledger:
         prefix: str,
         uri: str,
         lease: timedelta,
-        release: Callable[[list[str]], None] | None = None,
+        publish: Publish | None = None,
         fingerprint: str | None = None,
     ) -> None:
-        """``release`` removes the rows of replaced files (default: delete them): compacted
-        files hold rows of many objects, so those are cut out of them (``partition.py``).
+        """``publish(uri, read_head, files)`` makes readers see the head's version and nothing
+        else of the object, in every partition ``files`` touch (``partition.py``: the manifests
+        readers list). Without it (tests of this protocol alone) replaced files are deleted.
         ``fingerprint`` is the digest of what this process's attempts produce (``fingerprint.py``):
         a version committed under another one is processed again, and replaced."""
         self.s3, self.bucket, self.uri, self.lease = s3, bucket, uri, lease
-        self.release = release or self.delete_files
+        self.publish = publish or self._delete_stale
         self.fingerprint = fingerprint
         self.head_key = manifest_key(prefix, uri)
         digest = hashlib.sha256(uri.encode()).hexdigest()[:32]
@@ -131,6 +136,10 @@ class Ledger:
             keys.append(parsed.path.lstrip("/"))
         self.delete_keys(keys)
 
+    def _delete_stale(self, uri: str, read_head: Callable[[], Head], files: list[str]) -> None:
+        """Without readers' manifests: delete the files of replaced versions."""
+        self.delete_files([f for f in files if f not in set(read_head().get("files", []))])
+
     # -- sweeping ---------------------------------------------------------------------------
     def sweep(self, current: Probe) -> None:
         """Delete every file no complete manifest will ever list; revoke attempts that made them.
@@ -152,9 +161,13 @@ class Ledger:
             ):
                 _pause()
                 continue
-            self.delete_files(plan.doomed_files)
-            self.release(head.get("stale", []))
-            self._forget_stale(head.get("stale", []))
+            # Files of revoked attempts go the same way as replaced ones: a file a reader may
+            # have seen (a former winner's) goes to the trash, one never shown is deleted now.
+            stale = head.get("stale", [])
+            self.publish(
+                self.uri, self.read_head, head.get("files", []) + stale + plan.doomed_files
+            )
+            self._forget_stale(stale)
             self.delete_keys([k for record in plan.forget_records for k in record["keys"]])
             return
         raise ObjectChangedError(f"{self.uri}: its manifest kept changing while it was swept")
@@ -314,8 +327,12 @@ class Attempt:
         raise ObjectChangedError(f"{self.ledger.uri}: its manifest kept changing; will retry")
 
     def give_up(self) -> None:
-        """Remove this attempt's files, then its record (files first: a crash loses nothing)."""
-        self.ledger.delete_files(self.files)
+        """Remove this attempt's files, then its record (files first: a crash loses nothing).
+
+        Through ``publish``: if the head ever named these files (a commit whose answer was
+        lost, then replaced), a reader may see them, so they go to the trash, not away at once.
+        """
+        self.ledger.publish(self.ledger.uri, self.ledger.read_head, self.files)
         self._forget_record()
 
     def _forget_record(self) -> None:

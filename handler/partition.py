@@ -1,23 +1,34 @@
-"""Partition records: which compacted file holds the rows of which object's files.
+"""Partition records and manifests: which files a reader sees, changed atomically.
 
-Compaction (``compaction.py``) merges the files of completed objects into a few big files. The
-object manifests keep listing the files their attempt wrote; the partition's record, one JSON
-document per table and day at ``_manifests/_partitions/<table>/dt=<day>.json``, says which of
-those files now live inside which compacted file, and as which rows (``source_uri`` plus the
-``ingested_at`` of the attempt that wrote them). Like a head manifest it is only ever replaced
-with a conditional PUT, so a compaction and a sweep that touch one partition at once serialise on
-it. The protocol and why every interleaving converges: ``docs/compaction.md``.
+Every table is a symlink table (``glue_ddl/``): a reader lists the partition's folder under the
+table's LOCATION and finds one text file, ``manifest``, naming the Parquet files to read. The
+data files are written elsewhere (``loglake.files``), where no reader looks, so a file is seen
+only once a manifest names it, and stops being seen the moment one no longer does.
 
-The sweep of a re-uploaded object does not just delete its old files: ``release`` deletes those
-still on their own, and rewrites each compacted file that absorbed some without their rows (one
-conditional PUT per file, so the rewrite is atomic for readers and never loses another writer's
-change).
+What the manifest says comes from the partition's **record**, one JSON document per table and
+day at ``_manifests/_partitions/<table>/dt=<day>.json``, only ever replaced with a conditional
+PUT (so a commit, a sweep and a compaction that touch one partition at once serialise on it):
+
+* ``live``: each original file of a committed version -> its object's ``source_uri``;
+* ``compacted``: each compacted file -> its ``members`` (the original files whose rows it holds,
+  as ``[source_uri, ingested_at]`` of the attempt that wrote them);
+* ``trash``: files readers no longer see, kept until ``READER_GRACE_SECONDS`` after the manifest
+  stopped naming them, so no query that listed them before fails;
+* ``seq``: how many times the record was written; the manifest carries the ``seq`` it was made
+  from (object metadata) and only ever moves forward;
+* ``pending``: at most one compaction's claim (``compaction.py``).
+
+The visible files are ``live`` plus ``compacted``. ``publish`` makes a partition show one object's
+current committed version (its head manifest, ``ledger.py``), ``change`` applies any other edit,
+and both then ``sync`` the manifest and ``purge`` the trash. The protocol and why every
+interleaving converges: ``docs/exactly-once.md`` and ``docs/compaction.md``.
 """
 
 from __future__ import annotations
 
 import io
-import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,18 +36,22 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
 
 from .exceptions import ObjectChangedError
-from .ledger import MAX_TRIES, _pause
+from .ledger import MAX_TRIES, Head, _pause
 from .manifest import read_json
 from .objects import (
+    CONFLICT_CODES,
+    conditional_put,
     delete_keys,
+    error_code,
     get_bytes,
+    iso,
     list_keys,
     listing,
     now,
     parse_iso,
-    put_if,
     replace_json,
 )
 from .parquet import encode
@@ -45,7 +60,10 @@ from .sink import SORT_KEYS
 if TYPE_CHECKING:
     from .config import Config
 
-BUILDING, INSTALLING = "building", "installing"
+MANIFEST = "manifest"
+#: What an edit of a record returns: the new document (``None``: nothing to change) and the keys
+#: of files it wrote for it, which are deleted if the edit loses its race (nobody saw them).
+Edit = Callable[["Record"], tuple[dict[str, Any] | None, list[str]]]
 
 
 @dataclass
@@ -58,25 +76,49 @@ class Record:
     etag: str | None
 
     @property
+    def seq(self) -> int:
+        return int(self.doc.get("seq", 0))
+
+    @property
+    def live(self) -> dict[str, str]:
+        """Original file URI -> the ``source_uri`` of the object whose committed rows it holds."""
+        found: dict[str, str] = self.doc.get("live", {})
+        return found
+
+    @property
     def compacted(self) -> dict[str, dict[str, Any]]:
         """Compacted file URI -> ``{"members": {file: [source_uri, ingested_at]}, "rows": n}``."""
         found: dict[str, dict[str, Any]] = self.doc.get("compacted", {})
         return found
 
     @property
+    def trash(self) -> dict[str, dict[str, Any]]:
+        """File URI -> ``{"seq": record seq that dropped it, "dropped_at": when no manifest
+        named it any more (set once a manifest of that seq was seen)}``."""
+        found: dict[str, dict[str, Any]] = self.doc.get("trash", {})
+        return found
+
+    @property
     def pending(self) -> dict[str, Any] | None:
         return self.doc.get("pending")
 
-    def holder(self, file: str) -> str | None:
-        """The compacted file that absorbed ``file``, if any."""
-        for compacted, entry in self.compacted.items():
-            if file in entry["members"]:
-                return compacted
-        return None
+    @property
+    def visible(self) -> list[str]:
+        """The files a reader of this partition sees."""
+        return sorted(set(self.live) | set(self.compacted))
+
+    def absorbed(self) -> dict[str, str]:
+        """Original file -> the compacted file that holds its rows."""
+        return {m: c for c, entry in self.compacted.items() for m in entry["members"]}
+
+    def dropping(self, files: list[str]) -> dict[str, dict[str, Any]]:
+        """``trash`` with ``files`` added, as dropped by the next write of this record."""
+        added = {f: {"seq": self.seq + 1, "dropped_at": None} for f in files}
+        return {**self.trash, **added}
 
 
 class Partitions:
-    """The records of every partition of the lake's tables, in the processed bucket."""
+    """The records and manifests of every partition of the lake's tables."""
 
     def __init__(
         self,
@@ -85,13 +127,16 @@ class Partitions:
         manifest_prefix: str,
         locations: dict[str, str],
         sort_keys: dict[str, tuple[str, ...]],
+        listings: dict[str, str] | None = None,
+        grace: timedelta = timedelta(minutes=30),
     ) -> None:
-        """``locations``: table -> its key prefix (``processed/``); ``sort_keys``: its file order."""
+        """``locations``: table -> key prefix of its data files (``processed/``); ``listings``:
+        table -> key prefix readers list (``symlink/processed/``); ``sort_keys``: file order."""
         self.s3, self.bucket = s3, bucket
         self.prefix = f"{manifest_prefix}_partitions/"
         self.locations, self.sort_keys = locations, sort_keys
-        #: How long the last ``install`` left outputs and inputs visible together.
-        self.swap_seconds = 0.0
+        self.listings = listings or {t: f"symlink/{loc}" for t, loc in locations.items()}
+        self.grace = grace
 
     # -- addressing -------------------------------------------------------------------------
     def uri(self, key: str) -> str:
@@ -115,21 +160,26 @@ class Partitions:
     def record_key(self, table: str, dt: str) -> str:
         return f"{self.prefix}{table}/dt={dt}.json"
 
-    def staging_prefix(self, table: str, dt: str, compaction: str) -> str:
-        """Where a compaction writes its outputs before they are installed: outside every table."""
-        return f"_staging/{table}/dt={dt}/{compaction}/"
+    def manifest_key(self, table: str, dt: str) -> str:
+        """The one file readers find in the partition's folder of the table's LOCATION."""
+        return f"{self.listings[table]}dt={dt}/{MANIFEST}"
+
+    def new_file(self, table: str, dt: str, stem: str) -> str:
+        """A data file's URI in the partition (a name no reader lists until a manifest does)."""
+        return self.uri(f"{self.locations[table]}dt={dt}/{stem}.parquet")
 
     # -- the record -------------------------------------------------------------------------
     def read(self, table: str, dt: str) -> Record:
         found = read_json(self.s3, self.bucket, self.record_key(table, dt))
         if found is None:
-            return Record(table, dt, {"table": table, "dt": dt, "compacted": {}}, None)
+            return Record(table, dt, {"table": table, "dt": dt, "seq": 0}, None)
         return Record(table, dt, found[0], found[1])
 
     def replace(self, record: Record, doc: dict[str, Any]) -> bool:
-        """Write ``doc`` as the record if it is still ``record``; ``False`` if someone got there first."""
+        """Write ``doc`` as the record if it is still ``record``; ``False`` if someone got there
+        first. The write's ``seq`` is one more than the record's."""
         key = self.record_key(record.table, record.dt)
-        return replace_json(self.s3, self.bucket, key, doc, record.etag)
+        return replace_json(self.s3, self.bucket, key, dict(doc, seq=record.seq + 1), record.etag)
 
     def records(self) -> list[Record]:
         """Every partition record there is (for status)."""
@@ -142,6 +192,173 @@ class Partitions:
                 found.append(record)
         return found
 
+    def change(self, table: str, dt: str, edit: Edit) -> Record:
+        """Apply ``edit`` to the record until a conditional write lands (or there is nothing to
+        change), then bring the manifest up to date and purge the trash. Returns the record."""
+        for _ in range(MAX_TRIES):
+            record = self.read(table, dt)
+            doc, written = edit(record)
+            if doc is None or self.replace(record, doc):
+                synced = self.sync(table, dt)
+                return self.purge(table, dt, synced)
+            self.delete(written)  # never named by a manifest: nobody can have seen them
+            _pause()
+        raise ObjectChangedError(f"partition {table} dt={dt} kept changing; will retry")
+
+    # -- the manifest -----------------------------------------------------------------------
+    def sync(self, table: str, dt: str) -> int:
+        """Make the manifest show the record as it is now; returns the ``seq`` it shows.
+
+        Whoever wrote the record syncs right after, and every later writer or redelivery syncs
+        too, so a crash between the two only delays the change. A manifest is replaced only
+        with ``If-Match`` on the one read and only by a newer record, so it never goes back.
+        """
+        key = self.manifest_key(table, dt)
+        for _ in range(MAX_TRIES):
+            shown, etag = self._manifest_seq(key)
+            record = self.read(table, dt)
+            if shown >= record.seq or record.etag is None:  # up to date, or nothing to show
+                return shown
+            body = "".join(f"{uri}\n" for uri in record.visible).encode()
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            try:
+                conditional_put(
+                    self.s3,
+                    condition,
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType="text/plain",
+                    Metadata={"seq": str(record.seq)},
+                )
+                return record.seq
+            except ClientError as exc:
+                if error_code(exc) not in CONFLICT_CODES:
+                    raise
+            _pause()
+        raise ObjectChangedError(f"the manifest of {table} dt={dt} kept changing; will retry")
+
+    def _manifest_seq(self, key: str) -> tuple[int, str | None]:
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                return -1, None
+            raise
+        return int(head.get("Metadata", {}).get("seq", "-1")), str(head["ETag"])
+
+    def shown(self, table: str, dt: str) -> list[str]:
+        """The files the manifest names now (what a reader listing the partition reads)."""
+        got = self.get(self.manifest_key(table, dt))
+        return [] if got is None else got[0].decode().split()
+
+    # -- the trash --------------------------------------------------------------------------
+    def purge(self, table: str, dt: str, synced: int) -> Record:
+        """Delete trashed files the manifests stopped naming at least the grace period ago.
+
+        ``synced`` is a manifest ``seq`` seen just now: every file dropped at or before it is
+        named by no manifest since, so its grace starts now at the latest (``dropped_at``). Files
+        are deleted before they leave the record, so a crash in between loses track of none.
+        """
+        for _ in range(MAX_TRIES):
+            record = self.read(table, dt)
+            moment = now()
+            trash, expired = {}, []
+            for uri, entry in record.trash.items():
+                if entry.get("dropped_at") is None and entry["seq"] <= synced:
+                    entry = dict(entry, dropped_at=iso(moment))
+                dropped = entry.get("dropped_at")
+                if dropped is not None and moment - parse_iso(dropped) >= self.grace:
+                    expired.append(uri)
+                else:
+                    trash[uri] = entry
+            if trash == record.trash:
+                return record
+            self.delete([self.key(uri) for uri in expired])
+            doc = dict(record.doc, trash=trash)
+            if self.replace(record, doc):
+                return Record(table, dt, dict(doc, seq=record.seq + 1), None)
+            _pause()
+        return self.read(table, dt)  # someone else is writing it; they purge too
+
+    # -- publishing an object's committed version --------------------------------------------
+    def publish(self, source_uri: str, read_head: Callable[[], Head], files: list[str]) -> None:
+        """Make every partition that ``files`` touch show exactly ``source_uri``'s head version.
+
+        ``files`` are the head's files and its ``stale`` ones (where the replaced version had
+        rows). Each partition's record is read first and the head after it, so a publisher that
+        read an older head can only write a record older than the newer head's own publish,
+        which then replaces it. Stale files no record names were never shown: deleted now.
+        """
+        by_partition: dict[tuple[str, str], list[str]] = {}
+        for uri in sorted(set(files)):
+            where = self.locate(uri)
+            if where is None:
+                self.delete([self.key(uri)])
+            else:
+                by_partition.setdefault(where, []).append(uri)
+        for (table, dt), touched in by_partition.items():
+            heads: list[Head] = []
+
+            def edit(record: Record, heads: list[Head] = heads) -> Any:
+                heads[:] = [read_head()]
+                return self._show(record, source_uri, heads[0])
+
+            record = self.change(table, dt, edit)
+            keep = set(heads[0].get("files", [])) | set(record.live) | set(record.trash)
+            self.delete([self.key(u) for u in touched if u not in keep])
+
+    def _show(
+        self, record: Record, source_uri: str, head: Head
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """The record showing ``head``'s rows of ``source_uri`` in this partition, and nothing
+        else of that object (its other files dropped, its other rows cut out of compacted files)."""
+        if not head.complete:
+            return None, []
+        here = {f for f in head.get("files", []) if self.locate(f) == (record.table, record.dt)}
+        absorbed = record.absorbed()
+        want = {f for f in here if f not in absorbed and f not in record.trash}
+        have = {f for f, owner in record.live.items() if owner == source_uri}
+        cuts: dict[str, list[str]] = {}
+        for holder, entry in record.compacted.items():
+            gone = [m for m, (src, _) in entry["members"].items() if src == source_uri]
+            gone = [m for m in gone if m not in here]
+            if gone:
+                cuts[holder] = gone
+        if want == have and not cuts:
+            return None, []
+        live = {f: o for f, o in record.live.items() if f not in have - want}
+        live |= {f: source_uri for f in want}
+        compacted = dict(record.compacted)
+        written: list[str] = []
+        for holder, gone in cuts.items():
+            cut = self._cut(record, holder, compacted.pop(holder), gone)
+            if cut is not None:
+                compacted[cut[0]] = cut[1]
+                written.append(self.key(cut[0]))
+        dropped = sorted((have - want) | set(cuts))
+        doc = dict(record.doc, live=live, compacted=compacted, trash=record.dropping(dropped))
+        return doc, written
+
+    def _cut(
+        self, record: Record, holder: str, entry: dict[str, Any], gone: list[str]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """A new compacted file with ``holder``'s rows minus those of ``gone`` members
+        (``None`` when no row is left). Written under a new name: ``holder`` stays readable."""
+        got = self.get(self.key(holder))
+        if got is None:
+            raise ObjectChangedError(f"{holder} is listed by its partition but gone")
+        table = pq.read_table(io.BytesIO(got[0]))
+        kept = table.filter(_not_from(table, {tuple(entry["members"][m]) for m in gone}))
+        members = {m: o for m, o in entry["members"].items() if m not in set(gone)}
+        if kept.num_rows == 0:
+            return None
+        stem = f"c-{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}-cut"
+        uri = self.new_file(record.table, record.dt, stem)
+        body = encode(kept, self.sort_keys[record.table])
+        self.s3.put_object(Bucket=self.bucket, Key=self.key(uri), Body=body)
+        return uri, dict(entry, members=members, rows=kept.num_rows, bytes=len(body))
+
     # -- S3 ---------------------------------------------------------------------------------
     def listing(self, prefix: str) -> list[dict[str, Any]]:
         return listing(self.s3, self.bucket, prefix)
@@ -152,108 +369,8 @@ class Partitions:
     def get(self, key: str) -> tuple[bytes, str] | None:
         return get_bytes(self.s3, self.bucket, key)
 
-    def put_if(self, key: str, body: bytes, condition: dict[str, str]) -> bool:
-        return put_if(self.s3, self.bucket, key, body, condition)
-
     def delete(self, keys: list[str]) -> None:
         delete_keys(self.s3, self.bucket, keys)
-
-    # -- installing a recorded compaction (anyone may finish it) -----------------------------
-    def install(self, record: Record, staged: dict[str, bytes] | None = None) -> bool:
-        """Finish a compaction whose record says ``installing``: outputs in place, inputs gone.
-
-        Every step is idempotent, so the compaction itself, a rerun after a crash and a sweep
-        that needs the outputs in place can all run it, even at once. An output is put in place
-        only if absent (``If-None-Match: *``), so a file a sweep has already rewritten is never
-        put back. Returns ``False`` if the record changed before it could be closed (read again).
-        ``swap_seconds`` is then how long readers could see outputs and inputs both: from the
-        first output in place to the inputs deleted.
-        """
-        pending = record.pending
-        assert pending is not None and pending["phase"] == INSTALLING
-        visible: float | None = None
-        for final, staging in pending["outputs"].items():
-            body = (staged or {}).get(final)
-            if body is None:
-                got = self.get(self.key(staging))
-                if got is None:  # installed (and its staging copy removed) already
-                    continue
-                body = got[0]
-            self.put_if(self.key(final), body, {"IfNoneMatch": "*"})
-            visible = visible or time.monotonic()
-        self.delete([self.key(uri) for uri in pending["inputs"]])
-        self.swap_seconds = time.monotonic() - visible if visible else 0.0
-        self.delete([self.key(uri) for uri in pending["outputs"].values()])
-        closed = {k: v for k, v in record.doc.items() if k not in {"pending", "removals"}}
-        if pending.get("summary"):
-            closed["last"] = pending["summary"]
-        return self.replace(record, closed)
-
-    # -- the sweep of replaced files --------------------------------------------------------
-    def release(self, uris: list[str]) -> None:
-        """Remove the rows of files a newer version replaced, wherever they live now.
-
-        Files still on their own are deleted; files absorbed by a compacted file are cut out of
-        it. While a compaction of the partition is pending, the files are first written into the
-        record's ``removals``, so that compaction cannot record rows it read before they went.
-        """
-        by_partition: dict[tuple[str, str], list[str]] = {}
-        loose: list[str] = []
-        for uri in sorted(set(uris)):
-            where = self.locate(uri)
-            if where is None:
-                loose.append(uri)
-            else:
-                by_partition.setdefault(where, []).append(uri)
-        self.delete([self.key(u) for u in loose])
-        for (table, dt), files in by_partition.items():
-            self._release_in(table, dt, files)
-
-    def _release_in(self, table: str, dt: str, files: list[str]) -> None:
-        for _ in range(MAX_TRIES):
-            record = self.read(table, dt)
-            pending = record.pending
-            if pending and not set(files) <= set(record.doc.get("removals", [])):
-                removals = sorted(set(record.doc.get("removals", [])) | set(files))
-                if not self.replace(record, dict(record.doc, removals=removals)):
-                    _pause()
-                    continue
-                record = self.read(table, dt)
-                pending = record.pending
-            holders: dict[str, list[str]] = {}
-            for file in files:
-                holder = record.holder(file)
-                if holder is not None:
-                    holders.setdefault(holder, []).append(file)
-            self.delete([self.key(f) for f in files if record.holder(f) is None])
-            if (
-                pending
-                and pending["phase"] == INSTALLING
-                and set(holders) & set(pending["outputs"])
-            ):
-                self.install(record)  # its outputs must be in place before they can be cut
-                continue
-            if all(self._cut(record, holder, cut) for holder, cut in holders.items()):
-                return
-            _pause()
-        raise ObjectChangedError(f"partition {table} dt={dt} kept changing while rows were removed")
-
-    def _cut(self, record: Record, holder: str, files: list[str]) -> bool:
-        """Rewrite ``holder`` without the rows of ``files``, then drop them from the record."""
-        entry = record.compacted[holder]
-        gone = {tuple(entry["members"][f]) for f in files}
-        got = self.get(self.key(holder))
-        if got is not None:
-            table = pq.read_table(io.BytesIO(got[0]))
-            kept = table.filter(_not_from(table, gone))
-            if kept.num_rows != table.num_rows:
-                body = encode(kept, self.sort_keys[record.table])
-                if not self.put_if(self.key(holder), body, {"IfMatch": got[1]}):
-                    return False
-                entry = dict(entry, rows=kept.num_rows, bytes=len(body))
-        members = {f: m for f, m in entry["members"].items() if f not in set(files)}
-        compacted = dict(record.compacted, **{holder: dict(entry, members=members)})
-        return self.replace(record, dict(record.doc, compacted=compacted))
 
 
 def _not_from(table: pa.Table, gone: set[tuple[str, str]]) -> Any:
@@ -275,10 +392,19 @@ def lease_expired(pending: dict[str, Any], lease: timedelta) -> bool:
 
 
 def partitions_for(config: Config, s3: Any) -> Partitions:
-    """The partition records of ``config``'s two tables."""
+    """The partition records and manifests of ``config``'s two tables."""
     prefix = f"s3://{config.processed_bucket}/"
-    locations = {
-        name: table.location.removeprefix(prefix).rstrip("/") + "/"
-        for name, table in config.tables.items()
-    }
-    return Partitions(s3, config.processed_bucket, config.manifest_prefix, locations, SORT_KEYS)
+
+    def key_prefix(uri: str) -> str:
+        return uri.removeprefix(prefix).rstrip("/") + "/"
+
+    tables = config.tables
+    return Partitions(
+        s3,
+        config.processed_bucket,
+        config.manifest_prefix,
+        {name: key_prefix(table.location) for name, table in tables.items()},
+        SORT_KEYS,
+        {name: key_prefix(table.listing) for name, table in tables.items()},
+        config.reader_grace,
+    )

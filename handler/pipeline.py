@@ -188,7 +188,7 @@ class Pipeline:
             cfg.manifest_prefix,
             source.uri,
             cfg.lease,
-            self.partitions.release,
+            self.partitions.publish,
             reader.fingerprint["digest"],
         )
         made: list[Result] = []

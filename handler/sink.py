@@ -1,7 +1,8 @@
 """Write rows as Parquet files at exact paths and register their partitions in Glue.
 
-Every file name is chosen by the caller (an attempt's own names, see ``ledger.py``), and the
-partition is then registered through the catalog API. The table's declared types are always
+Every file name is chosen by the caller (an attempt's own names, see ``ledger.py``), under the
+table's data location, which no reader lists (``partition.py`` names committed files in the
+manifests readers do list); the partition is registered through the Glue API. The table's declared types are always
 used, so a write never infers or changes a schema; ``parquet.encode`` decides the encoding, the
 same for fresh files and compacted ones.
 """
@@ -12,21 +13,20 @@ import boto3
 import pyarrow as pa
 
 from .ddl import TableDef
-from .parquet import COMPRESSION, arrow_schema, conform, encode
+from .parquet import arrow_schema, conform, encode
 
 #: Each table's sort order within a file: what its queries filter on.
 SORT_KEYS = {"processed": ("event_time",), "errors": ("source_uri", "source_line")}
 
 
 def load_catalog_library() -> None:
-    """Import awswrangler, and pandas with it, in this process now.
+    """Import pandas in this process now.
 
     Called before forking workers: pyarrow imports pandas the first time a process builds an
-    array, and registering imports awswrangler here at the end. Imported once before the fork,
-    every worker inherits both instead of importing pandas again (0.4 s each, for every object),
-    and shares their memory with this process.
+    array. Imported once before the fork, every worker inherits it instead of importing pandas
+    again (0.4 s each, for every object), and shares its memory with this process.
     """
-    import awswrangler  # noqa: F401
+    import pandas  # noqa: F401
 
 
 class Sink:
@@ -62,21 +62,28 @@ class Sink:
     def register(self, dts: set[str]) -> None:
         """Add the partitions to the Glue table (already-existing ones are fine).
 
-        awswrangler (and pandas with it) is imported here or by ``load_catalog_library``, once
-        per container, not on the path every batch takes: rows go to Parquet straight from Arrow.
+        A partition's location is its folder of the table's LOCATION, where its manifest will
+        be: registering it shows a reader nothing until a commit's manifest names files.
         """
-        import awswrangler as wr
-
-        wr.config.botocore_config = self.session._session.get_default_client_config()
         new = sorted(dts - self._registered)
         if not new:
             return
-        base = self.table.location.rstrip("/")
-        wr.catalog.add_parquet_partitions(
-            database=self.database,
-            table=self.catalog_name,
-            partitions_values={f"{base}/dt={dt}/": [dt] for dt in new},
-            compression=COMPRESSION,
-            boto3_session=self.session,
-        )
+        glue = self.session.client("glue")
+        base = self.table.listing.rstrip("/")
+        inputs = [
+            {"Values": [dt], "StorageDescriptor": self.table.storage(f"{base}/dt={dt}/")}
+            for dt in new
+        ]
+        for start in range(0, len(inputs), 100):  # Glue's limit per call
+            answer = glue.batch_create_partition(
+                DatabaseName=self.database,
+                TableName=self.catalog_name,
+                PartitionInputList=inputs[start : start + 100],
+            )
+            for error in answer.get("Errors", []):
+                if error["ErrorDetail"]["ErrorCode"] != "AlreadyExistsException":
+                    raise RuntimeError(
+                        f"Glue refused partition {error['PartitionValues']} of "
+                        f"{self.database}.{self.catalog_name}: {error['ErrorDetail']}"
+                    )
         self._registered.update(new)

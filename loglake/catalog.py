@@ -9,23 +9,15 @@ is refused with what to do instead, and nothing is changed, so data is never sil
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from handler.config import Config
-from handler.ddl import TableDef
+from handler.ddl import SYMLINK_INPUT, TableDef, glue_column
 from handler.exceptions import SchemaMismatchError
-
-PARQUET_STORAGE = {
-    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {
-        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-        "Parameters": {"serialization.format": "1"},
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -38,18 +30,13 @@ class Change:
 
 
 def table_input(table: TableDef, catalog_name: str) -> dict[str, Any]:
-    """The Glue ``TableInput`` for a table definition."""
+    """The Glue ``TableInput`` for a table definition (a symlink table at its LOCATION)."""
     return {
         "Name": catalog_name,
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {"EXTERNAL": "TRUE", **table.properties},
-        "PartitionKeys": [_glue_column(c) for c in table.partition_keys],
-        "StorageDescriptor": {
-            "Columns": [_glue_column(c) for c in table.columns],
-            "Location": table.location,
-            "Compressed": False,
-            **PARQUET_STORAGE,
-        },
+        "PartitionKeys": [glue_column(c) for c in table.partition_keys],
+        "StorageDescriptor": table.storage(table.listing),
     }
 
 
@@ -66,9 +53,95 @@ def apply(config: Config, session: boto3.Session | None = None) -> list[Change]:
         current = existing[name]
         if current is not None:
             _check_columns(config.glue_database, name, table, current)
+    old = {
+        n: t for n, t in wanted.items() if existing[n] is not None and _plain_parquet(existing[n])
+    }
+    if old:
+        changes.append(_migrate(config, session or boto3.Session(), old))
     for name, table in wanted.items():
         changes.append(_ensure_table(glue, config.glue_database, name, table, existing[name]))
     return changes
+
+
+def _plain_parquet(current: dict[str, Any] | None) -> bool:
+    """A table written by loglake before manifests: readers list its data files directly."""
+    return current is not None and current["StorageDescriptor"].get("InputFormat") != SYMLINK_INPUT
+
+
+def _migrate(config: Config, session: boto3.Session, tables: dict[str, TableDef]) -> Change:
+    """Move a lake written before manifests to them, once and idempotently.
+
+    Every object's committed version is published into the manifests (``partition.publish``,
+    the step every commit takes now), then the tables' registered partitions are pointed at the
+    manifests (the tables themselves right after, by ``_ensure_table``). Until that switch
+    readers list the data files as before; after it, exactly the committed versions. Running it
+    again publishes nothing new.
+    """
+    from handler.ledger import Ledger
+    from handler.partition import partitions_for
+
+    s3 = config.retrying(session).client("s3")
+    parts = partitions_for(config, s3)
+    for record in parts.records():
+        _finish_old_compaction(parts, record)
+    published = 0
+    for uri, files in _committed(s3, config):
+        ledger = Ledger(s3, config.processed_bucket, config.manifest_prefix, uri, config.lease)
+        parts.publish(uri, ledger.read_head, files)
+        published += 1
+    glue = session.client("glue")
+    for name, table in tables.items():
+        pages = glue.get_paginator("get_partitions").paginate(
+            DatabaseName=config.glue_database, TableName=name
+        )
+        base = table.listing.rstrip("/")
+        for page in pages:
+            for partition in page["Partitions"]:
+                values = partition["Values"]
+                glue.update_partition(
+                    DatabaseName=config.glue_database,
+                    TableName=name,
+                    PartitionValueList=values,
+                    PartitionInput={
+                        "Values": values,
+                        "StorageDescriptor": table.storage(f"{base}/dt={values[0]}/"),
+                    },
+                )
+    names = ", ".join(sorted(tables))
+    return Change("lake", names, f"moved to manifests ({published} objects published)")
+
+
+def _finish_old_compaction(parts: Any, record: Any) -> None:
+    """A compaction the previous version left half-installed: its outputs (already in the
+    record) put in place from staging, its inputs into the trash, its claim dropped."""
+    pending = record.pending
+    if not pending:
+        return
+    if pending.get("phase") == "installing":
+        for final, staging in pending.get("outputs", {}).items():
+            got = parts.get(parts.key(staging))
+            if got is not None and parts.get(parts.key(final)) is None:
+                parts.s3.put_object(Bucket=parts.bucket, Key=parts.key(final), Body=got[0])
+        parts.delete([parts.key(u) for u in pending.get("outputs", {}).values()])
+        trash = record.dropping(list(pending.get("inputs", [])))
+    else:
+        trash = record.trash
+    doc = {k: v for k, v in record.doc.items() if k not in {"pending", "removals"}}
+    parts.replace(record, dict(doc, trash=trash))
+
+
+def _committed(s3: Any, config: Config) -> Iterator[tuple[str, list[str]]]:
+    """Every object with a complete head manifest: its URI and its files (and stale ones)."""
+    from handler.manifest import COMPLETE, read_manifest
+    from handler.objects import list_keys
+
+    prefix = config.manifest_prefix
+    for key in list_keys(s3, config.processed_bucket, prefix):
+        if key.startswith((f"{prefix}_attempts/", f"{prefix}_partitions/")):
+            continue
+        doc = read_manifest(s3, config.processed_bucket, key)
+        if doc and doc.get("status") == COMPLETE and doc.get("source_uri"):
+            yield doc["source_uri"], doc.get("files", []) + doc.get("stale", [])
 
 
 def _ensure_database(glue: Any, database: str) -> Change:
@@ -133,7 +206,8 @@ def _ensure_table(
         return Change("table", f"{database}.{name}", "created")
     same = (
         current.get("Parameters", {}) == wanted["Parameters"]
-        and current["StorageDescriptor"].get("Location") == table.location
+        and current["StorageDescriptor"].get("Location") == table.listing
+        and not _plain_parquet(current)
         and [(c["Name"], _type(c)) for c in current["StorageDescriptor"]["Columns"]]
         == [(c.name, c.type) for c in table.columns]
     )
@@ -141,10 +215,3 @@ def _ensure_table(
         return Change("table", f"{database}.{name}", "unchanged")
     glue.update_table(DatabaseName=database, TableInput=wanted)
     return Change("table", f"{database}.{name}", "updated")
-
-
-def _glue_column(column: Any) -> dict[str, str]:
-    out = {"Name": column.name, "Type": column.type}
-    if column.comment:
-        out["Comment"] = column.comment
-    return out

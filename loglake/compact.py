@@ -59,7 +59,6 @@ def describe(result: PartitionResult) -> str:
     return (
         f"{where}: {verb} {result.files_before:,} files into {result.files_after:,}, "
         f"{_mb(result.bytes_before)} -> {_mb(result.bytes_after)}{rows}, {result.seconds:.1f} s"
-        + (f" (swap {result.swap_seconds * 1000:.0f} ms)" if result.outcome == "compacted" else "")
     )
 
 

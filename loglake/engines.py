@@ -7,7 +7,9 @@ and server-side ``ExecutionParameters``; DuckDB receives ``$name`` placeholders 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import boto3
@@ -97,7 +99,7 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 
 
 class LocalEngine:
-    """DuckDB over the Parquet files that the Glue catalog points at, read through pyarrow's S3."""
+    """DuckDB over the files Athena would read for the Glue tables, read through pyarrow's S3."""
 
     def __init__(self, session: boto3.Session, database: str) -> None:
         self.session = session
@@ -129,52 +131,176 @@ class LocalEngine:
             raise QueryError(f"the local engine cannot run {query.ref}: {first}") from None
 
     def dataset(self, table: str) -> ds.Dataset | pa.Table:
-        """The table's files, found through its Glue location and registered partitions."""
-        try:
-            meta = self.glue.get_table(DatabaseName=self.database, Name=table)["Table"]
-        except self.glue.exceptions.EntityNotFoundException:
-            raise QueryError(
-                f"table {self.database}.{table} does not exist: run `loglake catalog apply`"
-            ) from None
-        location = meta["StorageDescriptor"]["Location"]
+        """The table's rows as Athena would read them (``listed_files``)."""
+        meta = table_meta(self.glue, self.database, table)
         schema = _schema(meta)
-        files = {
-            path: size
-            for prefix in self._partition_locations(table, location)
-            for path, size in self._files(prefix).items()
-        }
-        if not files:
-            return schema.empty_table()
-        hive = ds.HivePartitioning(pa.schema([schema.field("dt")]))
-        base = _strip(location)
         parquet = ds.ParquetFileFormat()
-        fragments = [
-            parquet.make_fragment(
-                path,
-                self.fs,
-                partition_expression=hive.parse(path.removeprefix(base).lstrip("/"))
-                & (pc.field("$path") == f"s3://{path}")
-                & (pc.field("$file_size") == size),
-            )
-            for path, size in sorted(files.items())
-        ]
+        fragments = []
+        for file in listed_files(self.session, self.database, table, meta):
+            path = _strip(file.uri)
+            where = (pc.field("$path") == file.uri) & (pc.field("$file_size") == file.size)
+            if file.dt is not None:
+                where = where & (pc.field("dt") == file.dt)
+            fragments.append(parquet.make_fragment(path, self.fs, partition_expression=where))
+        if not fragments:
+            return schema.empty_table()
         return ds.FileSystemDataset(fragments, schema, parquet, self.fs)
 
-    def _partition_locations(self, table: str, location: str) -> list[str]:
-        pages = self.glue.get_paginator("get_partitions").paginate(
-            DatabaseName=self.database, TableName=table
-        )
-        found = [p["StorageDescriptor"]["Location"] for page in pages for p in page["Partitions"]]
-        return sorted(found) or [location]
 
-    def _files(self, prefix: str) -> dict[str, int]:
-        """Every Parquet file under ``prefix`` and its size in bytes."""
-        selector = fs.FileSelector(_strip(prefix), recursive=True, allow_not_found=True)
-        return {
-            info.path: info.size
-            for info in self.fs.get_file_info(selector)
-            if info.type == fs.FileType.File and info.path.endswith(".parquet")
-        }
+def table_meta(glue: Any, database: str, table: str) -> dict[str, Any]:
+    """The Glue table, or a QueryError saying how to create it."""
+    try:
+        meta: dict[str, Any] = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    except glue.exceptions.EntityNotFoundException:
+        raise QueryError(
+            f"table {database}.{table} does not exist: run `loglake catalog apply`"
+        ) from None
+    return meta
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One data file a query of the whole table reads, with its partition value and size."""
+
+    dt: str | None
+    uri: str
+    size: int
+
+
+def listed_files(
+    session: boto3.Session, database: str, table: str, meta: dict[str, Any] | None = None
+) -> list[Listed]:
+    """The files Athena reads for a query of the whole table, found the way Athena finds them.
+
+    Its partitions are projected (``projection.*`` and ``storage.location.template``) or, with
+    projection off, the ones registered in Glue. In each partition folder the files are listed,
+    not recursively, names starting with ``_`` or ``.`` hidden (as in Hadoop, Athena and Trino);
+    for a symlink table each listed file is a manifest naming one data file per line. A named
+    file that is gone fails the query, as in Athena (``HIVE_CANNOT_OPEN_SPLIT``).
+    """
+    s3 = session.client("s3")
+    meta = meta or table_meta(session.client("glue"), database, table)
+    symlink = meta["StorageDescriptor"].get("InputFormat", "").endswith("SymlinkTextInputFormat")
+    found = []
+    for dt, location in _partitions(session, database, table, meta):
+        for key, size in _listing(s3, location):
+            if not symlink:
+                found.append(Listed(dt, f"s3://{_strip(location).split('/', 1)[0]}/{key}", size))
+                continue
+            bucket = _strip(location).split("/", 1)[0]
+            named = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().split()
+            found += [Listed(dt, uri, size) for uri, size in _sizes(s3, table, named).items()]
+    return found
+
+
+def _partitions(
+    session: boto3.Session, database: str, table: str, meta: dict[str, Any]
+) -> list[tuple[str | None, str]]:
+    """``(dt, location)`` of every partition a query of the whole table reads."""
+    params = meta.get("Parameters", {})
+    location = meta["StorageDescriptor"]["Location"]
+    if not meta.get("PartitionKeys"):
+        return [(None, location)]
+    if params.get("projection.enabled", "").lower() == "true":
+        return _projected(params, location, lambda uri: _folders(session.client("s3"), uri))
+    pages = (
+        session.client("glue")
+        .get_paginator("get_partitions")
+        .paginate(DatabaseName=database, TableName=table)
+    )
+    found = [
+        (p["Values"][0], p["StorageDescriptor"]["Location"])
+        for page in pages
+        for p in page["Partitions"]
+    ]
+    return sorted(found)
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _folders(s3: Any, uri: str) -> list[str]:
+    """The folders right under ``uri``, as URIs."""
+    bucket, prefix = _split(uri)
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, Delimiter="/"
+    )
+    return [
+        f"s3://{bucket}/{p['Prefix']}" for page in pages for p in page.get("CommonPrefixes", [])
+    ]
+
+
+def _listing(s3: Any, location: str) -> list[tuple[str, int]]:
+    """The files right in a partition folder that Hive-style readers read, with sizes."""
+    bucket, prefix = _split(location.rstrip("/") + "/")
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, Delimiter="/"
+    )
+    items = [o for page in pages for o in page.get("Contents", [])]
+    return sorted(
+        (o["Key"], int(o["Size"]))
+        for o in items
+        if not o["Key"][len(prefix) :].startswith(("_", ".")) and o["Key"] != prefix
+    )
+
+
+def _sizes(s3: Any, table: str, uris: list[str]) -> dict[str, int]:
+    """Each named file's size, from one listing of each folder they are in."""
+    folders = {uri.rsplit("/", 1)[0] + "/" for uri in uris}
+    sizes: dict[str, int] = {}
+    for folder in folders:
+        bucket, _ = _split(folder)
+        sizes |= {f"s3://{bucket}/{key}": size for key, size in _listing(s3, folder)}
+    gone = [uri for uri in uris if uri not in sizes]
+    if gone:
+        raise QueryError(
+            f"{table}: {gone[0]} is listed but gone (Athena: HIVE_CANNOT_OPEN_SPLIT); "
+            "run the query again"
+        )
+    return {uri: sizes[uri] for uri in uris}
+
+
+def _projected(
+    params: dict[str, str], location: str, folders: Callable[[str], list[str]]
+) -> list[tuple[str | None, str]]:
+    """The partitions Athena's projection of a ``date`` column ``dt`` gives that hold a folder.
+
+    Athena computes every day of ``projection.dt.range`` and reads its template location; days
+    with no folder are empty, so listing the template's parent gives the same rows, faster.
+    """
+    template = params.get("storage.location.template", location.rstrip("/") + "/dt=${dt}/")
+    parent, _, _ = template.partition("${dt}")
+    first, last = _range(params.get("projection.dt.range", ""))
+    found = []
+    for folder in folders(parent.rsplit("/", 1)[0] + "/"):
+        if not folder.startswith(parent):
+            continue
+        value = folder[len(parent) :].split("/", 1)[0]
+        try:
+            day = datetime.strptime(value, "%Y-%m-%d")
+        except ValueError:
+            continue  # not a value the projection's format yields
+        if first <= day <= last:
+            found.append((value, template.replace("${dt}", value)))
+    return sorted(found)
+
+
+def _range(text: str) -> tuple[datetime, datetime]:
+    """``2000-01-01,NOW+1DAYS`` as two datetimes (``NOW``, ``NOW-3DAYS`` and dates allowed)."""
+
+    def point(part: str) -> datetime:
+        part = part.strip().upper()
+        if part.startswith("NOW"):
+            offset = part[3:].removesuffix("DAYS").removesuffix("DAY") or "0"
+            return datetime.now(UTC).replace(tzinfo=None) + timedelta(days=int(offset))
+        return datetime.strptime(part, "%Y-%m-%d")
+
+    if "," not in text:
+        return datetime.min, datetime.max
+    start, end = text.split(",", 1)
+    return point(start), point(end)
 
 
 def _schema(meta: dict[str, Any]) -> pa.Schema:

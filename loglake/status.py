@@ -96,14 +96,16 @@ def lake_health(s3: Any, config: Config, target_bytes: int) -> list[TableHealth]
     """Partitions, files and sizes per table, and when each was last compacted."""
     parts = partitions_for(config, s3)
     last: dict[str, str] = {}
+    visible: set[str] = set()
     for record in parts.records():
         at = record.doc.get("last", {}).get("at", "")
         last[record.table] = max(last.get(record.table, ""), at)
+        visible.update(parts.key(uri) for uri in record.visible)
     health = []
     for table, location in parts.locations.items():
         sizes: dict[str, list[int]] = {}
         for item in parts.listing(f"{location}dt="):
-            if item["Key"].endswith(".parquet"):
+            if item["Key"] in visible:  # what readers see: not the trash, not in-flight files
                 day = item["Key"][len(location) :].split("/", 1)[0]
                 sizes.setdefault(day, []).append(int(item["Size"]))
         every = [size for day in sizes.values() for size in day]

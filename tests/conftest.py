@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import json
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import awswrangler as wr
 import boto3
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
@@ -20,6 +22,7 @@ import handler.app
 from handler.config import Config
 from handler.pipeline import Pipeline
 from loglake.catalog import apply
+from loglake.engines import listed_files
 from loglake.local.server import MotoServer
 
 EVENTS = Path(__file__).parent / "events"
@@ -65,13 +68,19 @@ class Lake:
         return Pipeline(dataclasses.replace(self.config, **changes), session or self.session)
 
     def rows(self, table: str = "processed") -> pd.DataFrame:
-        """Every row of a table, read from the files under its Glue location."""
-        location = self.config.tables[table].location
-        if not wr.s3.list_objects(location, boto3_session=self.session):
-            return pd.DataFrame(
-                columns=[c.name for c in self.config.tables[table].columns] + ["dt"]
-            )
-        frame = wr.s3.read_parquet(location, dataset=True, boto3_session=self.session)
+        """Every row of a table a reader sees: its Glue table's partitions, their manifests and
+        the files those name (the local engine's listing, which follows Athena's)."""
+        name = self.config.processed_table if table == "processed" else self.config.errors_table
+        columns = [c.name for c in self.config.tables[table].columns] + ["dt"]
+        parts = []
+        for file in listed_files(self.session, self.config.glue_database, name):
+            bucket, key = file.uri.removeprefix("s3://").split("/", 1)
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            frame = pq.read_table(io.BytesIO(body)).to_pandas()
+            parts.append(frame.assign(dt=file.dt))
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        frame = pd.concat(parts, ignore_index=True)[columns]
         return frame.sort_values(["source_uri", "source_line"]).reset_index(drop=True)
 
     def files(self, prefix: str) -> list[str]:
@@ -94,7 +103,9 @@ def make_lake(**changes: Any) -> Lake:
     s3 = session.client("s3")
     s3.create_bucket(Bucket=RAW)
     s3.create_bucket(Bucket=PROCESSED)
-    config = dataclasses.replace(Config.from_env({}), **changes)
+    # No grace period: a replaced file is deleted as soon as no manifest names it, so tests can
+    # check that nothing is left over (tests of the grace period set one).
+    config = dataclasses.replace(Config.from_env({}), **({"reader_grace": timedelta(0)} | changes))
     apply(config, session)
     return Lake(session, config)
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+import handler.app
 from handler.app import compact_handler, lambda_handler, logger
 
 from .conftest import RAW, SAMPLE, Lake, good, load_event, ndjson
@@ -114,12 +115,20 @@ def test_a_key_that_arrives_unencoded_is_still_found(lake: Lake) -> None:
     assert set(lake.rows()["source_uri"]) == {"s3://loglake-raw/c++/app+1.log"}
 
 
-def test_the_scheduled_compaction_merges_past_partitions(lake: Lake) -> None:
+def test_the_scheduled_compaction_merges_past_partitions(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for n in range(3):
         lake.put(f"shipper/{n}.log", ndjson(good(n), "{bad"))
         lake.pipeline().process_s3(RAW, f"shipper/{n}.log")
     event = load_event("compact_schedule") | {"min_age_hours": 0}
     answer = compact_handler(event, None)
     merged = {(p["table"], p["files_before"], p["files_after"]) for p in answer["partitions"]}
-    assert ("processed", 3, 1) in merged and len(lake.files("processed/")) == 1
-    assert len(lake.rows()) == 3
+    assert ("processed", 3, 1) in merged and len(lake.rows()) == 3
+    # The inputs wait out the grace period (READER_GRACE_SECONDS, 30 minutes by default) for
+    # queries that listed them; the next scheduled run after it deletes them.
+    assert len(lake.files("processed/")) == 4
+    monkeypatch.setenv("READER_GRACE_SECONDS", "0")
+    handler.app._pipeline = None  # the next cold start reads it
+    compact_handler(event, None)
+    assert len(lake.files("processed/")) == 1 and len(lake.rows()) == 3

@@ -42,12 +42,15 @@ def test_tables_come_from_glue_ddl_and_notifications_from_suffixes() -> None:
         "event_time", "level", "message", "attributes", "source_uri", "source_line", "ingested_at",
     ]  # fmt: skip
     assert table["Parameters"]["projection.enabled"] == "true"
+    # Symlink tables: readers list the manifests; the data files are where loglake writes them.
     assert table["Parameters"]["storage.location.template"] == {
-        "Fn::Sub": "s3://${ProcessedBucket}/processed/dt=${!dt}/"
+        "Fn::Sub": "s3://${ProcessedBucket}/symlink/processed/dt=${!dt}/"
     }
+    assert table["StorageDescriptor"]["InputFormat"].endswith("SymlinkTextInputFormat")
+    assert table["Parameters"]["loglake.files"] == {"Fn::Sub": "s3://${ProcessedBucket}/processed/"}
     assert resources["ErrorsLogsTable"]["Properties"]["TableInput"]["StorageDescriptor"][
         "Location"
-    ] == {"Fn::Sub": "s3://${ProcessedBucket}/errors/"}
+    ] == {"Fn::Sub": "s3://${ProcessedBucket}/symlink/errors/"}
     notifications = resources["RawBucket"]["Properties"]["NotificationConfiguration"][
         "QueueConfigurations"
     ]
@@ -73,7 +76,7 @@ ALLOWED_WILDCARDS = (
     "/processed/*",
     "/errors/*",
     "/_manifests/*",
-    "/_staging/*",
+    "/symlink/*",
     "/_manifests/_partitions/*",
     ":log-stream:*",
     "-us-east-1/*",

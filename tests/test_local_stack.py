@@ -142,6 +142,8 @@ def start_stack(tmp_path: Path, *extra: str) -> tuple[Proc, Stack]:
         AWS_DEFAULT_REGION="us-east-1",
         AWS_CONFIG_FILE=str(tmp_path / "none"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        # Replaced files go as soon as no manifest names them, so tests see nothing left over.
+        READER_GRACE_SECONDS="0",
     )
     proc = Proc(["local", "up", "--port", str(port), *extra], env)
     proc.wait_for("Ctrl-C stops")
