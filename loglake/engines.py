@@ -136,7 +136,8 @@ class LocalEngine:
         schema = _schema(meta)
         parquet = ds.ParquetFileFormat()
         fragments = []
-        for file in listed_files(self.session, self.database, table, meta):
+        s3 = self.session.client("s3")
+        for file in listed_files(s3, self.glue, self.database, table, meta):
             path = _strip(file.uri)
             where = (pc.field("$path") == file.uri) & (pc.field("$file_size") == file.size)
             if file.dt is not None:
@@ -168,7 +169,7 @@ class Listed:
 
 
 def listed_files(
-    session: boto3.Session, database: str, table: str, meta: dict[str, Any] | None = None
+    s3: Any, glue: Any, database: str, table: str, meta: dict[str, Any] | None = None
 ) -> list[Listed]:
     """The files Athena reads for a query of the whole table, found the way Athena finds them.
 
@@ -178,11 +179,10 @@ def listed_files(
     for a symlink table each listed file is a manifest naming one data file per line. A named
     file that is gone fails the query, as in Athena (``HIVE_CANNOT_OPEN_SPLIT``).
     """
-    s3 = session.client("s3")
-    meta = meta or table_meta(session.client("glue"), database, table)
+    meta = meta or table_meta(glue, database, table)
     symlink = meta["StorageDescriptor"].get("InputFormat", "").endswith("SymlinkTextInputFormat")
     found = []
-    for dt, location in _partitions(session, database, table, meta):
+    for dt, location in _partitions(s3, glue, database, table, meta):
         for key, size in _listing(s3, location):
             if not symlink:
                 found.append(Listed(dt, f"s3://{_strip(location).split('/', 1)[0]}/{key}", size))
@@ -194,7 +194,7 @@ def listed_files(
 
 
 def _partitions(
-    session: boto3.Session, database: str, table: str, meta: dict[str, Any]
+    s3: Any, glue: Any, database: str, table: str, meta: dict[str, Any]
 ) -> list[tuple[str | None, str]]:
     """``(dt, location)`` of every partition a query of the whole table reads."""
     params = meta.get("Parameters", {})
@@ -202,12 +202,8 @@ def _partitions(
     if not meta.get("PartitionKeys"):
         return [(None, location)]
     if params.get("projection.enabled", "").lower() == "true":
-        return _projected(params, location, lambda uri: _folders(session.client("s3"), uri))
-    pages = (
-        session.client("glue")
-        .get_paginator("get_partitions")
-        .paginate(DatabaseName=database, TableName=table)
-    )
+        return _projected(params, location, lambda uri: _folders(s3, uri))
+    pages = glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)
     found = [
         (p["Values"][0], p["StorageDescriptor"]["Location"])
         for page in pages

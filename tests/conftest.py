@@ -73,7 +73,8 @@ class Lake:
         name = self.config.processed_table if table == "processed" else self.config.errors_table
         columns = [c.name for c in self.config.tables[table].columns] + ["dt"]
         parts = []
-        for file in listed_files(self.session, self.config.glue_database, name):
+        glue = self.session.client("glue")
+        for file in listed_files(self.s3, glue, self.config.glue_database, name):
             bucket, key = file.uri.removeprefix("s3://").split("/", 1)
             body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             frame = pq.read_table(io.BytesIO(body)).to_pandas()

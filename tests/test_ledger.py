@@ -6,7 +6,8 @@ is a delivery stopped before one of its calls: it makes no further request, exac
 process leaves in S3. After any script of uploads, deliveries, steps and crashes, deliveries
 settle (each crashed or failed message is delivered again, plus the last upload's notification),
 and then the head manifest must name the key's current version and its files must be exactly the
-Parquet files in the bucket, every one of them listed by it.
+Parquet files in the bucket, every one of them listed by it and by the readers' manifest. Between
+any two S3 calls of any delivery, a reader sees exactly one committed attempt's files (``View``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from moto import mock_aws
 from handler.exceptions import ObjectChangedError
 from handler.ledger import Attempt, Ledger, deliver
 from handler.objects import conditional_put
+from handler.partition import Partitions
+from handler.sink import SORT_KEYS
 from handler.source import s3_object
 
 RAW, PROCESSED, KEY = "loglake-raw", "loglake-processed", "current.log"
@@ -37,8 +40,46 @@ class Crash(BaseException):
     """The process running a delivery is gone: no further request leaves it."""
 
 
+class View:
+    """What a reader of the partition sees, checked after every single S3 call of any actor.
+
+    The manifest must name exactly the files of one attempt that is, or was, the head (every
+    head is seen: a check runs after each call), all of them, and each must exist.
+    """
+
+    def __init__(self) -> None:
+        self.s3 = boto3.client("s3")
+        self.heads: dict[str, list[str]] = {}  # attempt -> its files, for every head seen
+        self.checks = 0
+
+    def check(self) -> None:
+        head = Ledger(self.s3, PROCESSED, "_manifests/", URI, timedelta(hours=1)).read_head()
+        if head.complete:
+            self.heads[head.doc["attempt"]] = sorted(head.doc["files"])  # type: ignore[index]
+        shown = partitions(self.s3).shown("processed", "2025-07-21")
+        self.checks += 1
+        if not shown:
+            return
+        owners = {f.rsplit("/", 1)[1].rsplit("-", 1)[0] for f in shown}
+        assert len(owners) == 1, f"files of {len(owners)} attempts shown at once: {shown}"
+        owner = owners.pop()
+        assert self.heads.get(owner) == shown, f"not a committed attempt's files: {shown}"
+        for uri in shown:
+            self.s3.head_object(Bucket=PROCESSED, Key=uri.split("/", 3)[3])  # exists
+
+
+def partitions(s3: Any) -> Partitions:
+    """The partition records and manifests of the one table these tests write (no grace)."""
+    return Partitions(
+        s3, PROCESSED, "_manifests/", {"processed": "processed/"}, SORT_KEYS, grace=timedelta(0)
+    )
+
+
 class Actor:
     """A thread whose every S3 call waits for the test's go-ahead."""
+
+    #: Run after each step: the reader's view must hold between any two S3 calls.
+    view: View | None = None
 
     def __init__(self, name: str, body: Callable[[Any], Any]) -> None:
         self.name = name
@@ -73,6 +114,8 @@ class Actor:
         assert not self.done
         self._go.release()
         self._paused.acquire()
+        if Actor.view is not None:
+            Actor.view.check()
 
     def crash(self) -> None:
         self.crashed = True
@@ -113,7 +156,9 @@ def delivery(files: int) -> Callable[[Any], Any]:
         source = s3_object(s3, RAW, KEY)
         if source is None:
             return "missing"
-        ledger = Ledger(s3, PROCESSED, "_manifests/", URI, timedelta(hours=1))
+        ledger = Ledger(
+            s3, PROCESSED, "_manifests/", URI, timedelta(hours=1), partitions(s3).publish
+        )
 
         def work(attempt: Attempt) -> dict[str, Any]:
             for i in range(files):
@@ -143,7 +188,9 @@ def s3(aws_env: None) -> Iterator[Any]:
         client.create_bucket(Bucket=RAW)
         client.create_bucket(Bucket=PROCESSED)
         client.put_object(Bucket=RAW, Key=KEY, Body=b"v1")
+        Actor.view = View()
         yield client
+        Actor.view = None
 
 
 def settle(actors: list[Actor]) -> None:
@@ -172,6 +219,7 @@ def assert_converged(s3: Any) -> dict[str, Any]:
     assert head.doc["stale"] == []
     for record in ledger.records():  # only revoked attempts may still have a record
         assert record["attempt"] in head.doc["revoked"]
+    assert partitions(s3).shown("processed", "2025-07-21") == sorted(head.doc["files"])
     return head.doc
 
 
@@ -287,6 +335,7 @@ def test_any_interleaving_of_uploads_deliveries_and_crashes_converges(
         client.create_bucket(Bucket=RAW)
         client.create_bucket(Bucket=PROCESSED)
         client.put_object(Bucket=RAW, Key=KEY, Body=b"a")
+        Actor.view = View()
         actors: list[Actor] = []
         for kind, arg in events:
             live = [a for a in actors if not a.done]
@@ -304,6 +353,7 @@ def test_any_interleaving_of_uploads_deliveries_and_crashes_converges(
                 live[arg % len(live)].crash()
         settle(actors)
         assert_converged(client)
+        Actor.view = None
 
 
 @pytest.mark.parametrize("native", [True, False])

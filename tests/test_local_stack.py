@@ -41,7 +41,12 @@ class Proc:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            LOGLAKE + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            LOGLAKE + args,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: kill_all reaches forked workers
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -60,6 +65,12 @@ class Proc:
                 break
             time.sleep(0.1)
         raise AssertionError(f"{text!r} not seen; output:\n" + "\n".join(self.lines[-40:]))
+
+    def kill_all(self) -> None:
+        """SIGKILL the command and every process it forked, as a crashed host would."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+        self._reader.join(5)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:
