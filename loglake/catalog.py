@@ -9,7 +9,7 @@ is refused with what to do instead, and nothing is changed, so data is never sil
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,11 @@ def table_input(table: TableDef, catalog_name: str) -> dict[str, Any]:
     }
 
 
-def apply(config: Config, session: boto3.Session | None = None) -> list[Change]:
+def apply(
+    config: Config,
+    session: boto3.Session | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Change]:
     """Create or check the database and both tables; raise on a column mismatch, changing nothing."""
     glue = (session or boto3.Session()).client("glue")
     changes = [_ensure_database(glue, config.glue_database)]
@@ -57,7 +61,7 @@ def apply(config: Config, session: boto3.Session | None = None) -> list[Change]:
         n: t for n, t in wanted.items() if existing[n] is not None and _plain_parquet(existing[n])
     }
     if old:
-        changes.append(_migrate(config, session or boto3.Session(), old))
+        changes.append(_migrate(config, session or boto3.Session(), old, progress))
     for name, table in wanted.items():
         changes.append(_ensure_table(glue, config.glue_database, name, table, existing[name]))
     return changes
@@ -68,7 +72,12 @@ def _plain_parquet(current: dict[str, Any] | None) -> bool:
     return current is not None and current["StorageDescriptor"].get("InputFormat") != SYMLINK_INPUT
 
 
-def _migrate(config: Config, session: boto3.Session, tables: dict[str, TableDef]) -> Change:
+def _migrate(
+    config: Config,
+    session: boto3.Session,
+    tables: dict[str, TableDef],
+    progress: Callable[[int], None] | None = None,
+) -> Change:
     """Move a lake written before manifests to them, once and idempotently.
 
     Every object's committed version is published into the manifests (``partition.publish``,
@@ -89,6 +98,8 @@ def _migrate(config: Config, session: boto3.Session, tables: dict[str, TableDef]
         ledger = Ledger(s3, config.processed_bucket, config.manifest_prefix, uri, config.lease)
         parts.publish(uri, ledger.read_head, files)
         published += 1
+        if progress and published % 500 == 0:
+            progress(published)
     glue = session.client("glue")
     for name, table in tables.items():
         pages = glue.get_paginator("get_partitions").paginate(
@@ -107,8 +118,8 @@ def _migrate(config: Config, session: boto3.Session, tables: dict[str, TableDef]
                         "StorageDescriptor": table.storage(f"{base}/dt={values[0]}/"),
                     },
                 )
-    names = ", ".join(sorted(tables))
-    return Change("lake", names, f"moved to manifests ({published} objects published)")
+    names = " and ".join(sorted(tables))
+    return Change("lake", f"{names} to manifests ({published:,} objects published)", "moved")
 
 
 def _finish_old_compaction(parts: Any, record: Any) -> None:

@@ -213,7 +213,9 @@ def catalog() -> None:
 def catalog_apply() -> None:
     """Create the database and tables from glue_ddl/ (safe to re-run).
 
-    A table that exists with other columns is reported and left unchanged.
+    A table that exists with other columns is reported and left unchanged. A lake written by a
+    loglake before manifests is moved to them first: every object's committed version is
+    published, then the tables read the manifests (once; a rerun publishes nothing new).
 
     Example:
 
@@ -225,7 +227,10 @@ def catalog_apply() -> None:
     from .catalog import apply
     from .target import session
 
-    for change in apply(Config.from_env(), session()):
+    def moved(count: int) -> None:
+        click.echo(f"moving to manifests: {count:,} objects published", err=True)
+
+    for change in apply(Config.from_env(), session(), moved):
         click.echo(f"{change.action:9}  {change.kind} {change.name}")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,14 +12,16 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handler.compaction import CompactOptions, compact_lake
 from handler.config import Config
 from handler.exceptions import SchemaMismatchError
+from handler.partition import partitions_for
 from handler.pipeline import Pipeline
 from handler.source import local_file
 from loglake.catalog import apply
 from loglake.cli import main
 
-from .conftest import SAMPLE, Lake
+from .conftest import SAMPLE, Lake, good, ndjson
 
 
 def test_apply_is_idempotent(lake: Lake) -> None:
@@ -98,3 +102,84 @@ def test_any_object_conserves_its_lines(lines: list[bytes]) -> None:
         return
     assert result.blank == sum(1 for line in lines if not line.strip())
     assert result.valid == lines.count(GOOD_LINE)
+
+
+OLD_PARQUET = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "Parameters": {"serialization.format": "1"},
+    },
+}
+
+
+def as_written_before_manifests(lake: Lake) -> None:
+    """Turn the lake into what the version before manifests left: plain Parquet tables at the
+    data locations (partitions too), no manifests, records holding only compaction entries."""
+    glue = lake.session.client("glue")
+    for name, role in (("processed_logs", "processed"), ("errors_logs", "errors")):
+        table = glue.get_table(DatabaseName="log_analytics_db", Name=name)["Table"]
+        location = lake.config.tables[role].location
+        storage = {**table["StorageDescriptor"], **OLD_PARQUET, "Location": location}
+        params = {k: v.replace("/symlink/", "/") for k, v in table["Parameters"].items()}
+        glue.update_table(
+            DatabaseName="log_analytics_db",
+            TableInput={
+                "Name": name,
+                "StorageDescriptor": storage,
+                "PartitionKeys": table["PartitionKeys"],
+                "Parameters": params,
+            },
+        )
+        for part in glue.get_partitions(DatabaseName="log_analytics_db", TableName=name)[
+            "Partitions"
+        ]:
+            where = {**storage, "Location": f"{location}dt={part['Values'][0]}/"}
+            glue.update_partition(
+                DatabaseName="log_analytics_db",
+                TableName=name,
+                PartitionValueList=part["Values"],
+                PartitionInput={"Values": part["Values"], "StorageDescriptor": where},
+            )
+    for key in lake.files("symlink/"):
+        lake.s3.delete_object(Bucket="loglake-processed", Key=key)
+    parts = partitions_for(lake.config, lake.s3)
+    for record in parts.records():
+        old = {k: v for k, v in record.doc.items() if k not in {"live", "trash", "seq"}}
+        lake.s3.put_object(
+            Bucket="loglake-processed",
+            Key=parts.record_key(record.table, record.dt),
+            Body=json.dumps(old).encode(),
+        )
+
+
+def test_apply_moves_a_lake_written_before_manifests_exactly_once(lake: Lake) -> None:
+    pipe = lake.pipeline()
+    for n in range(4):
+        lake.put(f"old/{n}.log", ndjson(*(good(n * 10 + i) for i in range(5)), "{bad"))
+        assert pipe.process_s3("loglake-raw", f"old/{n}.log").status == "processed"
+    compact_lake(lake.config, lake.session, CompactOptions(min_age=timedelta(0)))
+    lake.put("old/late.log", ndjson(good(900), "{bad"))  # after the compaction: on its own
+    assert pipe.process_s3("loglake-raw", "old/late.log").status == "processed"
+    before = (lake.rows()[["source_uri", "source_line"]].values.tolist(), len(lake.rows("errors")))
+    as_written_before_manifests(lake)
+    old = (lake.rows()[["source_uri", "source_line"]].values.tolist(), len(lake.rows("errors")))
+    assert old == before  # readers of the old tables list the data files themselves
+
+    changes = apply(lake.config, lake.session)
+    assert (
+        "lake",
+        "errors_logs and processed_logs to manifests (5 objects published)",
+        "moved",
+    ) in [(c.kind, c.name, c.action) for c in changes]
+    after = (lake.rows()[["source_uri", "source_line"]].values.tolist(), len(lake.rows("errors")))
+    assert after == before and len(before[0]) == 21 and before[1] == 5
+    assert {c.action for c in apply(lake.config, lake.session)} == {"unchanged"}
+    # The moved lake goes on as any other: a re-upload replaces rows inside the compacted file.
+    lake.put("old/1.log", ndjson(good(500), "{bad"))
+    assert pipe.process_s3("loglake-raw", "old/1.log").status == "processed"
+    rows = lake.rows()
+    assert len(rows) == 17 and sorted(rows[rows.source_uri.str.endswith("/1.log")].source_line) == [
+        1
+    ]
