@@ -109,7 +109,7 @@ def compact_lake(
 
 @dataclass
 class _Build:
-    """The outputs of one compaction, built and checked in staging, not yet recorded."""
+    """The outputs of one compaction, built and checked under names no manifest lists yet."""
 
     id: str
     snapshot: dict[str, dict[str, Any]]  # the compacted inputs' record entries as claimed

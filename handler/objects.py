@@ -63,10 +63,13 @@ def conditional_put(
         s3.meta.events.unregister(event, add_headers)
 
 
-def put_if(s3: Any, bucket: str, key: str, body: bytes, condition: dict[str, str]) -> bool:
-    """A conditional PUT; ``False`` (nothing written) when the condition does not hold."""
+def put_if(
+    s3: Any, bucket: str, key: str, body: bytes, condition: dict[str, str], **extra: Any
+) -> bool:
+    """A conditional PUT (``extra``: more PutObject parameters); ``False`` (nothing written)
+    when the condition does not hold."""
     try:
-        conditional_put(s3, condition, Bucket=bucket, Key=key, Body=body)
+        conditional_put(s3, condition, Bucket=bucket, Key=key, Body=body, **extra)
     except ClientError as exc:
         if error_code(exc) in CONFLICT_CODES:
             return False

@@ -42,8 +42,6 @@ from .exceptions import ObjectChangedError
 from .ledger import MAX_TRIES, Head, _pause
 from .manifest import read_json
 from .objects import (
-    CONFLICT_CODES,
-    conditional_put,
     delete_keys,
     error_code,
     get_bytes,
@@ -52,6 +50,7 @@ from .objects import (
     listing,
     now,
     parse_iso,
+    put_if,
     replace_json,
 )
 from .parquet import encode
@@ -221,20 +220,9 @@ class Partitions:
                 return shown
             body = "".join(f"{uri}\n" for uri in record.visible).encode()
             condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
-            try:
-                conditional_put(
-                    self.s3,
-                    condition,
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentType="text/plain",
-                    Metadata={"seq": str(record.seq)},
-                )
+            meta = {"ContentType": "text/plain", "Metadata": {"seq": str(record.seq)}}
+            if put_if(self.s3, self.bucket, key, body, condition, **meta):
                 return record.seq
-            except ClientError as exc:
-                if error_code(exc) not in CONFLICT_CODES:
-                    raise
             _pause()
         raise ObjectChangedError(f"the manifest of {table} dt={dt} kept changing; will retry")
 

@@ -25,6 +25,7 @@ import boto3
 
 from handler.compaction import CompactOptions, compact_lake
 from handler.config import Config
+from handler.partition import partitions_for
 from handler.pipeline import Pipeline
 
 from .catalog import apply
@@ -196,14 +197,15 @@ def _stored(session: boto3.Session) -> int:
 
 
 def _sizes(session: boto3.Session, endpoint: str | None = None) -> list[int]:
+    """Sizes of the Parquet files readers see (not those waiting out the grace period)."""
     s3 = session.client("s3", endpoint_url=endpoint)
+    shown = {
+        uri.removeprefix(f"s3://{PROCESSED}/")
+        for record in partitions_for(Config.from_env(), s3).records()
+        for uri in record.visible
+    }
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=PROCESSED)
-    return [
-        int(o["Size"])
-        for page in pages
-        for o in page.get("Contents", [])
-        if o["Key"].startswith(("processed/", "errors/"))
-    ]
+    return [int(o["Size"]) for page in pages for o in page.get("Contents", []) if o["Key"] in shown]
 
 
 def report(bench: LakeBench, objects: int = 480) -> None:

@@ -6,6 +6,7 @@ and server-side ``ExecutionParameters``; DuckDB receives ``$name`` placeholders 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -242,13 +243,23 @@ def _listing(s3: Any, location: str) -> list[tuple[str, int]]:
     )
 
 
+#: Up to this many named files are looked at one by one; more, by listing their folder (which
+#: may also hold many files readers no longer see, waiting out the grace period).
+HEADS = 20
+
+
 def _sizes(s3: Any, table: str, uris: list[str]) -> dict[str, int]:
-    """Each named file's size, from one listing of each folder they are in."""
-    folders = {uri.rsplit("/", 1)[0] + "/" for uri in uris}
+    """Each named file's size (``HEAD`` each, or one listing of each folder they are in)."""
     sizes: dict[str, int] = {}
-    for folder in folders:
-        bucket, _ = _split(folder)
-        sizes |= {f"s3://{bucket}/{key}": size for key, size in _listing(s3, folder)}
+    if len(uris) <= HEADS:
+        for uri in uris:
+            bucket, key = _split(uri)
+            with contextlib.suppress(s3.exceptions.ClientError):
+                sizes[uri] = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+    else:
+        for folder in {uri.rsplit("/", 1)[0] + "/" for uri in uris}:
+            bucket, _ = _split(folder)
+            sizes |= {f"s3://{bucket}/{key}": size for key, size in _listing(s3, folder)}
     gone = [uri for uri in uris if uri not in sizes]
     if gone:
         raise QueryError(
