@@ -9,7 +9,7 @@ is refused with what to do instead, and nothing is changed, so data is never sil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,8 @@ import boto3
 from handler.config import Config
 from handler.ddl import SYMLINK_INPUT, TableDef, glue_column
 from handler.exceptions import SchemaMismatchError
+
+from .migrate import publish_committed, repoint_partitions
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,14 @@ def apply(
         current = existing[name]
         if current is not None:
             _check_columns(config.glue_database, name, table, current)
-    old = {
-        n: t for n, t in wanted.items() if existing[n] is not None and _plain_parquet(existing[n])
-    }
+    old = {n: t for n, t in wanted.items() if _plain_parquet(existing[n])}
+    published = publish_committed(config, session or boto3.Session(), progress)
     if old:
-        changes.append(_migrate(config, session or boto3.Session(), old, progress))
+        repoint_partitions(glue, config.glue_database, old)
+    if published or old:
+        names = " and ".join(sorted(wanted))
+        done = f"{names} to manifests ({published or 0:,} objects published)"
+        changes.append(Change("lake", done, "moved"))
     for name, table in wanted.items():
         changes.append(_ensure_table(glue, config.glue_database, name, table, existing[name]))
     return changes
@@ -70,89 +75,6 @@ def apply(
 def _plain_parquet(current: dict[str, Any] | None) -> bool:
     """A table written by loglake before manifests: readers list its data files directly."""
     return current is not None and current["StorageDescriptor"].get("InputFormat") != SYMLINK_INPUT
-
-
-def _migrate(
-    config: Config,
-    session: boto3.Session,
-    tables: dict[str, TableDef],
-    progress: Callable[[int], None] | None = None,
-) -> Change:
-    """Move a lake written before manifests to them, once and idempotently.
-
-    Every object's committed version is published into the manifests (``partition.publish``,
-    the step every commit takes now), then the tables' registered partitions are pointed at the
-    manifests (the tables themselves right after, by ``_ensure_table``). Until that switch
-    readers list the data files as before; after it, exactly the committed versions. Running it
-    again publishes nothing new.
-    """
-    from handler.ledger import Ledger
-    from handler.partition import partitions_for
-
-    s3 = config.retrying(session).client("s3")
-    parts = partitions_for(config, s3)
-    for record in parts.records():
-        _finish_old_compaction(parts, record)
-    published = 0
-    for uri, files in _committed(s3, config):
-        ledger = Ledger(s3, config.processed_bucket, config.manifest_prefix, uri, config.lease)
-        parts.publish(uri, ledger.read_head, files)
-        published += 1
-        if progress and published % 500 == 0:
-            progress(published)
-    glue = session.client("glue")
-    for name, table in tables.items():
-        pages = glue.get_paginator("get_partitions").paginate(
-            DatabaseName=config.glue_database, TableName=name
-        )
-        base = table.listing.rstrip("/")
-        for page in pages:
-            for partition in page["Partitions"]:
-                values = partition["Values"]
-                glue.update_partition(
-                    DatabaseName=config.glue_database,
-                    TableName=name,
-                    PartitionValueList=values,
-                    PartitionInput={
-                        "Values": values,
-                        "StorageDescriptor": table.storage(f"{base}/dt={values[0]}/"),
-                    },
-                )
-    names = " and ".join(sorted(tables))
-    return Change("lake", f"{names} to manifests ({published:,} objects published)", "moved")
-
-
-def _finish_old_compaction(parts: Any, record: Any) -> None:
-    """A compaction the previous version left half-installed: its outputs (already in the
-    record) put in place from staging, its inputs into the trash, its claim dropped."""
-    pending = record.pending
-    if not pending:
-        return
-    if pending.get("phase") == "installing":
-        for final, staging in pending.get("outputs", {}).items():
-            got = parts.get(parts.key(staging))
-            if got is not None and parts.get(parts.key(final)) is None:
-                parts.s3.put_object(Bucket=parts.bucket, Key=parts.key(final), Body=got[0])
-        parts.delete([parts.key(u) for u in pending.get("outputs", {}).values()])
-        trash = record.dropping(list(pending.get("inputs", [])))
-    else:
-        trash = record.trash
-    doc = {k: v for k, v in record.doc.items() if k not in {"pending", "removals"}}
-    parts.replace(record, dict(doc, trash=trash))
-
-
-def _committed(s3: Any, config: Config) -> Iterator[tuple[str, list[str]]]:
-    """Every object with a complete head manifest: its URI and its files (and stale ones)."""
-    from handler.manifest import COMPLETE, read_manifest
-    from handler.objects import list_keys
-
-    prefix = config.manifest_prefix
-    for key in list_keys(s3, config.processed_bucket, prefix):
-        if key.startswith((f"{prefix}_attempts/", f"{prefix}_partitions/")):
-            continue
-        doc = read_manifest(s3, config.processed_bucket, key)
-        if doc and doc.get("status") == COMPLETE and doc.get("source_uri"):
-            yield doc["source_uri"], doc.get("files", []) + doc.get("stale", [])
 
 
 def _ensure_database(glue: Any, database: str) -> Change:

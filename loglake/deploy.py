@@ -8,6 +8,7 @@ stack reports "no changes" and nothing is touched.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -170,7 +171,32 @@ def deploy(
     _run_change_set(cfn, settings.stack, template, parameters, exists=current is not None, log=log)
     final = _stack(cfn, settings.stack)
     assert final is not None
-    return _outputs(final)
+    outputs = _outputs(final)
+    _publish_existing(session, outputs, log)
+    return outputs
+
+
+def _publish_existing(session: boto3.Session, outputs: dict[str, str], log: Log) -> None:
+    """Publish the objects a previous version committed into the readers' manifests (once per
+    lake; after the update, so none committed by the old function just before is missed)."""
+    from handler.config import Config
+
+    from .migrate import publish_committed
+
+    if "ProcessedBucketName" not in outputs:
+        return
+    config = dataclasses.replace(
+        Config.from_env(),
+        processed_bucket=outputs["ProcessedBucketName"],
+        glue_database=outputs.get("GlueDatabaseName", Config.glue_database),
+    )
+
+    def progress(count: int) -> None:
+        log(f"  published {count:,} objects")
+
+    published = publish_committed(config, session, progress)
+    if published:
+        log(f"published {published:,} objects committed before into the readers' manifests")
 
 
 def destroy(stack: str, session: boto3.Session, log: Log = print, prefix: str = "loglake") -> None:

@@ -85,8 +85,10 @@ class Lake:
         return frame.sort_values(["source_uri", "source_line"]).reset_index(drop=True)
 
     def files(self, prefix: str) -> list[str]:
+        """Keys in the processed bucket (not the layout marker `catalog apply` wrote at the start)."""
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=PROCESSED, Prefix=prefix)
-        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+        keys = (o["Key"] for page in pages for o in page.get("Contents", []))
+        return sorted(k for k in keys if k != "_manifests/_layout.json")
 
     def manifest(self, key: str) -> dict[str, Any]:
         body = self.s3.get_object(Bucket=PROCESSED, Key=f"_manifests/s3/{RAW}/{key}.json")["Body"]

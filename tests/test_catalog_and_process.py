@@ -142,7 +142,7 @@ def as_written_before_manifests(lake: Lake) -> None:
                 PartitionValueList=part["Values"],
                 PartitionInput={"Values": part["Values"], "StorageDescriptor": where},
             )
-    for key in lake.files("symlink/"):
+    for key in [*lake.files("symlink/"), "_manifests/_layout.json"]:
         lake.s3.delete_object(Bucket="loglake-processed", Key=key)
     parts = partitions_for(lake.config, lake.s3)
     for record in parts.records():
