@@ -213,9 +213,9 @@ def catalog() -> None:
 def catalog_apply() -> None:
     """Create the database and tables from glue_ddl/ (safe to re-run).
 
-    A table that exists with other columns is reported and left unchanged. A lake written by a
-    loglake before manifests is moved to them first: every object's committed version is
-    published, then the tables read the manifests (once; a rerun publishes nothing new).
+    A table that exists with other columns is reported and left unchanged. A lake written
+    before readers' manifests existed is moved to them first: every object's committed version
+    is published, then the tables read the manifests (once; a rerun publishes nothing new).
 
     Example:
 
