@@ -149,8 +149,8 @@ class Config:
     def retrying(self, session: boto3.Session) -> boto3.Session:
         """``session``, whose clients (awswrangler's too) all retry as ``botocore_config`` says.
 
-        awswrangler is not imported for this (ingestion imports it only to register a
-        partition, and ``handler.sink`` hands it the session's config then).
+        awswrangler is not imported for this: ingestion never imports it; where it is loaded
+        (the CLI's Athena engine), its clients get the same config.
         """
         session._session.set_default_client_config(self.botocore_config())
         if "awswrangler" in sys.modules:

@@ -41,7 +41,7 @@ from .parse import (
 )
 from .partition import partitions_for
 from .records import records
-from .sink import SORT_KEYS, Sink, load_catalog_library
+from .sink import SORT_KEYS, Sink, preload_pandas
 from .source import SourceObject, s3_object
 from .sources import DEFAULT, Source, match_source
 from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
@@ -276,7 +276,7 @@ class _Run:
             numbered = enumerate(cut)
             workers = min(cfg.workers, self.source.size // cfg.chunk_bytes)
             if workers > 1:
-                load_catalog_library()
+                preload_pandas()
                 parts: Iterator[Part] = fan_out(
                     numbered, workers, self.handle, self.claim, self._reconnect, self.source.uri
                 )

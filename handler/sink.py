@@ -2,9 +2,9 @@
 
 Every file name is chosen by the caller (an attempt's own names, see ``ledger.py``), under the
 table's data location, which no reader lists (``partition.py`` names committed files in the
-manifests readers do list); the partition is registered through the Glue API. The table's declared types are always
-used, so a write never infers or changes a schema; ``parquet.encode`` decides the encoding, the
-same for fresh files and compacted ones.
+manifests readers do list); the partition is registered through the Glue API. The table's
+declared types are always used, so a write never infers or changes a schema; ``parquet.encode``
+decides the encoding, the same for fresh files and compacted ones.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .parquet import arrow_schema, conform, encode
 SORT_KEYS = {"processed": ("event_time",), "errors": ("source_uri", "source_line")}
 
 
-def load_catalog_library() -> None:
+def preload_pandas() -> None:
     """Import pandas in this process now.
 
     Called before forking workers: pyarrow imports pandas the first time a process builds an
