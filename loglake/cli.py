@@ -768,6 +768,7 @@ def status(queue_url: str | None) -> None:
                 f"  {t.table:<10} {t.partitions:,} partitions  {t.files:,} files  "
                 f"avg {_size(t.average)}  smallest {_size(t.smallest)}  "
                 f"{t.under_target:,} under target  last compaction {t.last_compaction or 'never'}"
+                + (f"  {t.trash:,} replaced files kept for running queries" if t.trash else "")
             )
     if info.newest:
         click.echo("newest objects")

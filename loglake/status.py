@@ -44,6 +44,8 @@ class TableHealth:
     smallest: int = 0
     under_target: int = 0
     last_compaction: str = ""
+    #: Files readers no longer see, kept for READER_GRACE_SECONDS for queries that listed them.
+    trash: int = 0
 
     @property
     def average(self) -> int:
@@ -97,10 +99,12 @@ def lake_health(s3: Any, config: Config, target_bytes: int) -> list[TableHealth]
     parts = partitions_for(config, s3)
     last: dict[str, str] = {}
     visible: set[str] = set()
+    trash: dict[str, int] = {}
     for record in parts.records():
         at = record.doc.get("last", {}).get("at", "")
         last[record.table] = max(last.get(record.table, ""), at)
         visible.update(parts.key(uri) for uri in record.visible)
+        trash[record.table] = trash.get(record.table, 0) + len(record.trash)
     health = []
     for table, location in parts.locations.items():
         sizes: dict[str, list[int]] = {}
@@ -118,6 +122,7 @@ def lake_health(s3: Any, config: Config, target_bytes: int) -> list[TableHealth]
                 smallest=min(every, default=0),
                 under_target=sum(size < target_bytes for size in every),
                 last_compaction=last.get(table, ""),
+                trash=trash.get(table, 0),
             )
         )
     return health

@@ -320,6 +320,7 @@ def test_a_shippers_morning_of_480_objects_compacts_to_one_file_per_partition(
     assert status.exit_code == 0, status.output
     assert "processed  1 partitions  1 files" in status.output
     assert "errors     1 partitions  1 files" in status.output
+    assert "480 replaced files kept for running queries" in status.output
     assert "last compaction never" not in status.output
     again = CliRunner().invoke(main, ["compact", "--min-age", "0"])
     assert "nothing to merge" in again.stderr and "compacted 0 of 2" in again.stdout
