@@ -198,25 +198,31 @@ class Partitions:
             record = self.read(table, dt)
             doc, written = edit(record)
             if doc is None or self.replace(record, doc):
-                synced = self.sync(table, dt)
-                return self.purge(table, dt, synced)
+                # The record as it now stands, so neither step below reads it again.
+                now_is = (
+                    record
+                    if doc is None
+                    else Record(table, dt, dict(doc, seq=record.seq + 1), None)
+                )
+                return self.purge(table, dt, self.sync(table, dt, now_is), now_is)
             self.delete(written)  # never named by a manifest: nobody can have seen them
             _pause()
         raise ObjectChangedError(f"partition {table} dt={dt} kept changing; will retry")
 
     # -- the manifest -----------------------------------------------------------------------
-    def sync(self, table: str, dt: str) -> int:
+    def sync(self, table: str, dt: str, known: Record | None = None) -> int:
         """Make the manifest show the record as it is now; returns the ``seq`` it shows.
 
-        Whoever wrote the record syncs right after, and every later writer or redelivery syncs
-        too, so a crash between the two only delays the change. A manifest is replaced only
-        with ``If-Match`` on the one read and only by a newer record, so it never goes back.
+        Whoever wrote the record syncs right after (``known``: what it wrote, used for the first
+        try instead of reading it back), and every later writer or redelivery syncs too, so a
+        crash between the two only delays the change. A manifest is replaced only with
+        ``If-Match`` on the one read and only by a newer record, so it never goes back.
         """
         key = self.manifest_key(table, dt)
         for _ in range(MAX_TRIES):
             shown, etag = self._manifest_seq(key)
-            record = self.read(table, dt)
-            if shown >= record.seq or record.etag is None:  # up to date, or nothing to show
+            record, known = known or self.read(table, dt), None
+            if shown >= record.seq or (record.seq == 0 and record.etag is None):  # or no record
                 return shown
             body = "".join(f"{uri}\n" for uri in record.visible).encode()
             condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
@@ -241,25 +247,19 @@ class Partitions:
         return [] if got is None else got[0].decode().split()
 
     # -- the trash --------------------------------------------------------------------------
-    def purge(self, table: str, dt: str, synced: int) -> Record:
+    def purge(self, table: str, dt: str, synced: int, known: Record | None = None) -> Record:
         """Delete trashed files the manifests stopped naming at least the grace period ago.
 
         ``synced`` is a manifest ``seq`` seen just now: every file dropped at or before it is
         named by no manifest since, so its grace starts now at the latest (``dropped_at``). Files
         are deleted before they leave the record, so a crash in between loses track of none.
+        ``known``: the record as just written or read; it is read again only to change it.
         """
+        if known is not None and self._trash_after(known, synced)[0] == known.trash:
+            return known
         for _ in range(MAX_TRIES):
             record = self.read(table, dt)
-            moment = now()
-            trash, expired = {}, []
-            for uri, entry in record.trash.items():
-                if entry.get("dropped_at") is None and entry["seq"] <= synced:
-                    entry = dict(entry, dropped_at=iso(moment))
-                dropped = entry.get("dropped_at")
-                if dropped is not None and moment - parse_iso(dropped) >= self.grace:
-                    expired.append(uri)
-                else:
-                    trash[uri] = entry
+            trash, expired = self._trash_after(record, synced)
             if trash == record.trash:
                 return record
             self.delete([self.key(uri) for uri in expired])
@@ -268,6 +268,21 @@ class Partitions:
                 return Record(table, dt, dict(doc, seq=record.seq + 1), None)
             _pause()
         return self.read(table, dt)  # someone else is writing it; they purge too
+
+    def _trash_after(self, record: Record, synced: int) -> tuple[dict[str, Any], list[str]]:
+        """The record's trash with ``dropped_at`` stamped where ``synced`` allows, less the
+        entries whose grace has passed; and those entries."""
+        moment = now()
+        trash, expired = {}, []
+        for uri, entry in record.trash.items():
+            if entry.get("dropped_at") is None and entry["seq"] <= synced:
+                entry = dict(entry, dropped_at=iso(moment))
+            dropped = entry.get("dropped_at")
+            if dropped is not None and moment - parse_iso(dropped) >= self.grace:
+                expired.append(uri)
+            else:
+                trash[uri] = entry
+        return trash, expired
 
     # -- publishing an object's committed version --------------------------------------------
     def publish(self, source_uri: str, read_head: Callable[[], Head], files: list[str]) -> None:

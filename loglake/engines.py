@@ -23,6 +23,7 @@ from pyarrow import fs
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+from handler.ddl import SYMLINK_INPUT
 from handler.parquet import ARROW_TYPES
 
 from .queries import QueryError, SavedQuery, to_qmark
@@ -181,14 +182,14 @@ def listed_files(
     file that is gone fails the query, as in Athena (``HIVE_CANNOT_OPEN_SPLIT``).
     """
     meta = meta or table_meta(glue, database, table)
-    symlink = meta["StorageDescriptor"].get("InputFormat", "").endswith("SymlinkTextInputFormat")
+    symlink = meta["StorageDescriptor"].get("InputFormat") == SYMLINK_INPUT
     found = []
     for dt, location in _partitions(s3, glue, database, table, meta):
+        bucket, _ = _split(location)
         for key, size in _listing(s3, location):
             if not symlink:
-                found.append(Listed(dt, f"s3://{_strip(location).split('/', 1)[0]}/{key}", size))
+                found.append(Listed(dt, f"s3://{bucket}/{key}", size))
                 continue
-            bucket = _strip(location).split("/", 1)[0]
             named = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().split()
             found += [Listed(dt, uri, size) for uri, size in _sizes(s3, table, named).items()]
     return found
