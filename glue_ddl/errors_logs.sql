@@ -7,7 +7,8 @@ CREATE EXTERNAL TABLE errors_logs (
   error_detail string    COMMENT 'human-readable reason',
   source_uri   string    COMMENT 'the raw object this line came from',
   source_line  bigint    COMMENT '1-based line number in the raw object',
-  ingested_at  timestamp COMMENT 'when loglake wrote the row, UTC'
+  ingested_at  timestamp COMMENT 'when loglake wrote the row, UTC',
+  target_table string    COMMENT 'the table the line was meant for: processed_logs, alb_logs...'
 )
 PARTITIONED BY (dt string COMMENT 'UTC upload date of the raw object, YYYY-MM-DD')
 ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'

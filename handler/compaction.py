@@ -50,7 +50,8 @@ class _TakenOver(Exception):
 class CompactOptions:
     """What ``loglake compact`` (or the scheduled event) asks for."""
 
-    tables: tuple[str, ...] = ("processed", "errors")
+    #: The tables (``processed``, ``errors``, ``alb_logs``...); ``None``: every table.
+    tables: tuple[str, ...] | None = None
     since: str | None = None  # first day, inclusive (YYYY-MM-DD)
     until: str | None = None  # last day, inclusive
     min_age: timedelta = timedelta(hours=6)
@@ -91,7 +92,7 @@ def compact_lake(
     compactor = Compactor(config, config.retrying(session).client("s3"))
     chosen = [
         (table, dt)
-        for table in options.tables
+        for table in options.tables or tuple(config.tables)
         for dt in compactor.days(table)
         if (options.since is None or dt >= options.since)
         and (options.until is None or dt <= options.until)

@@ -20,7 +20,7 @@ from botocore.config import Config as BotoConfig
 from .ddl import DEFAULT_DDL_DIR, TableDef, load_tables
 from .exceptions import ConfigError
 from .rules import FieldRule, parse_rules
-from .sources import DEFAULT, Source, load_sources
+from .sources import DEFAULT_SOURCES, Source, load_sources, match_source
 
 MiB = 1024 * 1024
 #: Lambda gives a function one full vCPU per this much memory.
@@ -80,7 +80,7 @@ class Config:
     rules: tuple[FieldRule, ...] = ()
     ddl_dir: Path = DEFAULT_DDL_DIR
     #: The sources, in order (the first that matches a key reads it); ``SOURCES_FILE``.
-    sources: tuple[Source, ...] = (DEFAULT,)
+    sources: tuple[Source, ...] = DEFAULT_SOURCES
     sources_file: Path | None = None
     processed_prefix: str = "processed/"
     errors_prefix: str = "errors/"
@@ -131,7 +131,9 @@ class Config:
             max_attempts=_positive_int(env, "AWS_MAX_ATTEMPTS", cls.max_attempts),
             rules=parse_rules(rules_text, origin),
             ddl_dir=Path(env["GLUE_DDL_DIR"]) if env.get("GLUE_DDL_DIR") else DEFAULT_DDL_DIR,
-            sources=load_sources(env["SOURCES_FILE"]) if env.get("SOURCES_FILE") else (DEFAULT,),
+            sources=load_sources(env["SOURCES_FILE"])
+            if env.get("SOURCES_FILE")
+            else DEFAULT_SOURCES,
             sources_file=Path(env["SOURCES_FILE"]) if env.get("SOURCES_FILE") else None,
         )
         config.tables  # noqa: B018 - read the table definitions now, so a bad one fails at start
@@ -159,17 +161,25 @@ class Config:
 
     @cached_property
     def tables(self) -> dict[str, TableDef]:
-        """The two table definitions, keyed ``processed`` and ``errors``, with the bucket filled in."""
+        """Every table definition with the bucket filled in, keyed by its role: ``processed`` and
+        ``errors`` for the two every lake has, a typed table (``alb_logs``...) by its name."""
         defs = load_tables(self.ddl_dir)
         missing = {"processed_logs", "errors_logs"} - set(defs)
         if missing:
             raise ConfigError(
                 f"{self.ddl_dir} lacks {', '.join(sorted(f'{m}.sql' for m in missing))}"
             )
-        return {
-            "processed": defs["processed_logs"].render(self.processed_bucket),
-            "errors": defs["errors_logs"].render(self.processed_bucket),
-        }
+        roles = {"processed_logs": "processed", "errors_logs": "errors"}
+        order = [*roles, *sorted(set(defs) - set(roles))]
+        return {roles.get(n, n): defs[n].render(self.processed_bucket) for n in order}
+
+    def source_for(self, key: str) -> Source | None:
+        """The first source that reads ``key``; ``None``: no source does."""
+        return match_source(self.sources, key)
+
+    def catalog_name(self, role: str) -> str:
+        """The Glue name of a table's role (``PROCESSED_TABLE``, ``ERRORS_TABLE``, or its own)."""
+        return {"processed": self.processed_table, "errors": self.errors_table}.get(role, role)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -1,6 +1,7 @@
 """What produced an object's rows, so reprocessing can pick exactly the objects a change affects.
 
-Recorded in every object's manifest as ``fingerprint``: the processed table's columns and types,
+Recorded in every object's manifest as ``fingerprint``: the columns and types of the table the
+source's format writes,
 the validation rules and limits, the definition of the source that read it, and ``VALIDATOR_VERSION``, which is bumped whenever validation
 semantics change in code (a new error code, a value read differently). ``digest`` sums it up: two
 objects were produced the same way exactly when their digests are equal.
@@ -22,10 +23,14 @@ VALIDATOR_VERSION = 2
 
 def fingerprint(config: Config, source: Source | None = None) -> dict[str, Any]:
     """The fingerprint of rows ``source`` produces under ``config``, with its ``digest``."""
+    from .formats import FORMATS
+
+    spec = source or DEFAULT
+    table = FORMATS[spec.format].table
     doc: dict[str, Any] = {
         "validator": VALIDATOR_VERSION,
-        "source": (source or DEFAULT).reading(),
-        "columns": [[c.name, c.type] for c in config.tables["processed"].columns],
+        "source": spec.reading(),
+        "columns": [[c.name, c.type] for c in config.tables[table].columns],
         "rules": [_rule(rule) for rule in sorted(config.rules, key=lambda r: r.field)],
         "limits": {
             "min_timestamp": config.min_timestamp.isoformat(),

@@ -47,10 +47,35 @@ COMPRESSION = "zstd"
 
 def arrow_schema(types: dict[str, str]) -> pa.Schema:
     """The Arrow schema of columns given as ``name -> Athena type``."""
-    unknown = {name: t for name, t in types.items() if t not in ARROW_TYPES}
-    if unknown:
-        raise ValueError(f"no Parquet mapping for column types {unknown}")
-    return pa.schema([pa.field(name, ARROW_TYPES[t]) for name, t in types.items()])
+    return pa.schema([pa.field(name, arrow_type(t)) for name, t in types.items()])
+
+
+def arrow_type(athena: str) -> pa.DataType:
+    """The Arrow type of one Athena type, nested ones too (``array<struct<a:string>>``)."""
+    text = athena.replace(" ", "").lower()
+    if text in ARROW_TYPES:
+        return ARROW_TYPES[text]
+    if text.startswith("array<") and text.endswith(">"):
+        return pa.list_(arrow_type(text[6:-1]))
+    if text.startswith("map<") and text.endswith(">"):
+        key, value = _top_level(text[4:-1], ",")
+        return pa.map_(arrow_type(key), arrow_type(value))
+    if text.startswith("struct<") and text.endswith(">"):
+        fields = [_top_level(f, ":", 1) for f in _top_level(text[7:-1], ",")]
+        return pa.struct([pa.field(name, arrow_type(kind)) for name, kind in fields])
+    raise ValueError(f"no Parquet mapping for column type {athena!r}")
+
+
+def _top_level(text: str, sep: str, limit: int = -1) -> list[str]:
+    """``text`` split at ``sep`` outside ``<...>`` (at most ``limit`` times)."""
+    parts: list[str] = []
+    depth = start = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "<") - (ch == ">")
+        if ch == sep and depth == 0 and (limit < 0 or len(parts) < limit):
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -25,7 +25,8 @@ import pyarrow as pa
 from .columnar import Decided, line_offsets, rows_table
 from .config import Config
 from .fingerprint import fingerprint
-from .formats import FORMATS, Bulk, validator_for
+from .formats import FORMATS, Bulk, typed_reader, validator_for
+from .formats.typed import typed_rows
 from .ledger import Attempt, Ledger, deliver
 from .parse import (
     RAW_LINE_CAP,
@@ -43,8 +44,8 @@ from .partition import partitions_for
 from .records import records
 from .sink import SORT_KEYS, Sink, preload_pandas
 from .source import SourceObject, s3_object
-from .sources import DEFAULT, Source, match_source
-from .validate import STANDARD_COLUMNS, Invalid, Row, Validator
+from .sources import DEFAULT, Source
+from .validate import STANDARD_COLUMNS, Invalid, Row
 from .workers import fan_out, fresh_session
 
 SAMPLE_ERRORS = 10
@@ -97,7 +98,8 @@ class Part:
     blank: int = 0
     codes: Counter[str] = field(default_factory=Counter)
     samples: list[dict[str, Any]] = field(default_factory=list)
-    dts: dict[str, set[str]] = field(default_factory=lambda: {"processed": set(), "errors": set()})
+    #: The partitions written, by table (``processed``, ``errors`` or a typed table).
+    dts: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, other: Part) -> None:
         """Count another batch in; samples stay the first ``SAMPLE_ERRORS`` by line, in any order."""
@@ -123,36 +125,48 @@ class Pipeline:
         processed = config.tables["processed"]
         self.extras = {c.name: c.type for c in processed.columns if c.name not in STANDARD_COLUMNS}
         self._readers: dict[str, Reader] = {}
-        db = config.glue_database
-        self.processed = Sink(
-            processed, db, config.processed_table, self.session, SORT_KEYS["processed"]
-        )
-        self.errors = Sink(
-            config.tables["errors"], db, config.errors_table, self.session, SORT_KEYS["errors"]
-        )
+        self._sinks: dict[str, Sink] = {}
         self.partitions = partitions_for(config, self.s3)
+
+    def sink(self, table: str) -> Sink:
+        """The writer of one table (``processed``, ``errors``, ``alb_logs``...), made when first
+        written."""
+        found = self._sinks.get(table)
+        if found is None:
+            cfg = self.config
+            found = Sink(
+                cfg.tables[table],
+                cfg.glue_database,
+                cfg.catalog_name(table),
+                self.session,
+                SORT_KEYS[table],
+            )
+            self._sinks[table] = found
+        return found
 
     def reader(self, spec: Source) -> Reader:
         """The validator and bulk path of one source (made once per container)."""
         found = self._readers.get(spec.name)
         if found is None or found.spec != spec:
-            cfg = self.config
-            validator = validator_for(
-                spec, self.extras, cfg.rules, cfg.min_timestamp, cfg.max_future
-            )
-            bulk = FORMATS[spec.format].bulk(validator, self.extras)
-            found = Reader(spec, validator, bulk, fingerprint(cfg, spec))
+            cfg, fmt = self.config, FORMATS[spec.format]
+            validator: Any
+            bulk: Bulk
+            if fmt.table != "processed":
+                validator, bulk = typed_reader(
+                    fmt, cfg.tables[fmt.table], cfg.min_timestamp, cfg.max_future
+                )
+            else:
+                validator = validator_for(
+                    spec, self.extras, cfg.rules, cfg.min_timestamp, cfg.max_future
+                )
+                bulk = fmt.bulk(validator, self.extras)
+            found = Reader(spec, validator, bulk, fingerprint(cfg, spec), fmt.table)
             self._readers[spec.name] = found
         return found
 
     def source_for(self, key: str) -> Source | None:
-        """The first configured source that matches ``key`` (``None``: no source reads it).
-
-        Without a sources file every object is read by the built-in ``ndjson`` source, as
-        before sources existed (notifications still fire only for its suffixes)."""
-        if self.config.sources_file is None:
-            return DEFAULT
-        return match_source(self.config.sources, key)
+        """The source that reads ``key`` (``None``: no source reads it)."""
+        return self.config.source_for(key)
 
     def with_session(self, session: boto3.Session) -> Pipeline:
         """The same pipeline on another session (a forked worker must not share connections)."""
@@ -196,8 +210,8 @@ class Pipeline:
         def work(attempt: Attempt) -> dict[str, Any]:
             run = _Run(self, source, attempt, spec)
             total = run.consume()
-            self.processed.register(total.dts["processed"])
-            self.errors.register(total.dts["errors"])
+            for table, dts in total.dts.items():
+                self.sink(table).register(dts)
             made.append(_result(source, total, attempt, "processed", started, spec))
             fields = made[0].manifest_fields() | run.details()
             return fields | {"source": spec.name, "fingerprint": reader.fingerprint}
@@ -304,6 +318,8 @@ class _Run:
         reader = self.pipe.reader(self.spec)
         reader.validator.upload = self.source.last_modified
         reader.validator.refresh_clock()
+        if reader.table != "processed":
+            reader.validator.set_key(self.source.key)
         decided, numbers, found = self._decide(batch)
         rows, row_lines, errors, blank = found
         valid = len(rows) + len(decided.positions)
@@ -417,8 +433,10 @@ class _Run:
         """The batch's valid rows from both paths with the loglake columns, ordered by event
         time and then line: the order the file is sorted in (``sink.SORT_KEYS``), in one take,
         which rows already in line and time order (most logs, read as one part) do not need."""
-        schema = self.pipe.reader(self.spec).bulk.schema
-        table = pa.concat_tables([decided.table, rows_table(rows, schema)])
+        reader = self.pipe.reader(self.spec)
+        schema = reader.bulk.schema
+        made = rows_table if reader.table == "processed" else typed_rows
+        table = pa.concat_tables([decided.table, made(rows, schema)])
         lines = np.concatenate([fast_lines, np.asarray(row_lines, np.int64)])
         times = table.column("event_time").to_numpy()
         if np.any(times[1:] < times[:-1]) or np.any(lines[1:] < lines[:-1]):
@@ -443,16 +461,18 @@ class _Run:
     ) -> None:
         assert self.attempt is not None
         pipe, name = self.pipe, f"{self.attempt.id}-{number:05d}"
+        target = pipe.reader(self.spec).table
         outputs: list[tuple[Sink, str, str, pa.Table]] = []
         if processed.num_rows:  # sorted by time: each day is one slice
             days = processed.column("event_time").to_numpy().astype("datetime64[D]")
             starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
             for start, stop in zip(starts, [*starts[1:], len(days)], strict=True):
                 rows = processed.slice(start, stop - start)
-                outputs.append((pipe.processed, "processed", str(days[start]), rows))
+                outputs.append((pipe.sink(target), target, str(days[start]), rows))
         if errors.lines:
-            frame = pa.table(errors.columns(self.source.uri, self.ingested_at))
-            outputs.append((pipe.errors, "errors", self.upload_dt, frame))
+            columns = errors.columns(self.source.uri, self.ingested_at)
+            columns["target_table"] = [pipe.config.catalog_name(target)] * len(errors.lines)
+            outputs.append((pipe.sink("errors"), "errors", self.upload_dt, pa.table(columns)))
         if not outputs:
             return
         planned = [sink.path(dt, name) for sink, _, dt, _ in outputs]
@@ -538,9 +558,11 @@ class Reader:
     path, and the fingerprint of the rows they make."""
 
     spec: Source
-    validator: Validator
+    validator: Any  # a Validator, or a TypedValidator for a typed table
     bulk: Bulk
     fingerprint: dict[str, Any]
+    #: The table its rows go to (``processed`` or a typed table).
+    table: str = "processed"
 
 
 def _none(bulk: Bulk) -> Decided:

@@ -15,8 +15,16 @@ import pyarrow as pa
 from .ddl import TableDef
 from .parquet import arrow_schema, conform, encode
 
-#: Each table's sort order within a file: what its queries filter on.
-SORT_KEYS = {"processed": ("event_time",), "errors": ("source_uri", "source_line")}
+
+class _SortKeys(dict[str, tuple[str, ...]]):
+    """Each table's sort order within a file: what its queries filter on. ``errors`` by where
+    the line was; every other table (``processed`` and the typed ones) by event time."""
+
+    def __missing__(self, table: str) -> tuple[str, ...]:
+        return ("event_time",)
+
+
+SORT_KEYS = _SortKeys(errors=("source_uri", "source_line"))
 
 
 def preload_pandas() -> None:

@@ -15,8 +15,11 @@ A TOML file of ``[[source]]`` tables (``SOURCES_FILE``, or ``--sources FILE``)::
     default_level = "INFO"          # for records that carry none
 
 The first source whose ``match`` fits an object's key reads it; an object no source fits is
-skipped (and counted). With no file, one built-in ``ndjson`` source matches the suffixes the
-tutorial's pipeline always read. Every key, value and glob is checked at load, so a bad file
+skipped (and counted). After the file's sources come the built-in ``aws-*`` sources, which read
+AWS's own logs by the key layouts AWS documents (``AWS_SOURCES``; a source of the file that
+matches first overrides them; ``aws_logs = false`` at the top leaves them out). With no file,
+the AWS sources, then one built-in ``ndjson`` source for the suffixes the tutorial's pipeline
+always read. Every key, value and glob is checked at load, so a bad file
 fails a cold start with one line naming the source and the key, before any object is touched.
 """
 
@@ -33,7 +36,10 @@ from .exceptions import ConfigError
 
 #: The names the tutorial's pipeline always read (and the built-in source matches).
 DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
-FORMATS = ("ndjson", "logfmt", "combined", "common", "syslog", "cri", "otlp-json", "pattern")
+FORMATS = (
+    "ndjson", "logfmt", "combined", "common", "syslog", "cri", "otlp-json", "pattern",
+    "alb", "nlb", "elb", "s3-access",
+)  # fmt: skip
 LEVEL_SCALES = ("pino", "syslog", "otel")
 STORED_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL")
 #: Bounds of one multi-line record, so a start pattern that never matches cannot hold an object.
@@ -102,11 +108,15 @@ def load_sources(path: str | Path) -> tuple[Source, ...]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"sources file {where}: not TOML ({exc})") from None
-    extra = sorted(set(doc) - {"source"})
+    extra = sorted(set(doc) - {"source", "aws_logs"})
     if extra:
         raise ConfigError(
-            f"sources file {where}: unknown top-level key {extra[0]!r} (write [[source]] tables)"
+            f"sources file {where}: unknown top-level key {extra[0]!r} (write [[source]] tables "
+            "and, to read no AWS logs by their key layout, aws_logs = false)"
         )
+    aws_logs = doc.get("aws_logs", True)
+    if type(aws_logs) is not bool:
+        raise ConfigError(f"sources file {where}: aws_logs must be true or false, got {aws_logs!r}")
     tables = doc.get("source")
     if not isinstance(tables, list) or not tables:
         raise ConfigError(f"sources file {where}: no [[source]] tables")
@@ -114,10 +124,12 @@ def load_sources(path: str | Path) -> tuple[Source, ...]:
     for i, table in enumerate(tables, 1):
         label = f"sources file {where}: source {table.get('name', f'#{i}')!r}"
         made = _build(label, table)
-        if any(s.name == made.name for s in found):
-            raise ConfigError(f"{label}: the name is used twice (names must be unique)")
+        if any(s.name == made.name for s in (*found, *AWS_SOURCES)):
+            raise ConfigError(
+                f"{label}: the name is used twice (names must be unique; aws-* are built in)"
+            )
         found.append(made)
-    return tuple(found)
+    return (*found, *AWS_SOURCES) if aws_logs else tuple(found)
 
 
 def match_source(sources: tuple[Source, ...], key: str) -> Source | None:
@@ -253,20 +265,34 @@ def _check_regex(label: str, key: str, pattern: Any, need_groups: bool) -> None:
 #: The built-in source used when there is no sources file.
 DEFAULT = source("default", tuple(f"**{s}" for s in DEFAULT_SUFFIXES))
 
+_ELB = "**/AWSLogs/*/elasticloadbalancing/*/????/??/??/"
+#: AWS's own logs, recognised by the key layouts AWS documents, with or without a sources file
+#: (a source of the file that matches first overrides them).
+AWS_SOURCES = (
+    source("aws-alb", (f"{_ELB}*_app.*.log.gz", f"{_ELB}*_app.*.log"), format="alb"),
+    source("aws-nlb", (f"{_ELB}*_net.*.log.gz", f"{_ELB}*_net.*.log"), format="nlb"),
+    source("aws-elb", (f"{_ELB}*.log", f"{_ELB}*.log.gz"), format="elb"),
+    source("aws-s3-access", ("**/????-??-??-??-??-??-????????????????",), format="s3-access"),
+)
+
+
+#: What reads objects when there is no sources file: AWS's logs by key, else the tutorial's.
+DEFAULT_SOURCES = (*AWS_SOURCES, DEFAULT)
+
 
 def key_filters(
     sources: tuple[Source, ...],
     suffixes: tuple[str, ...] = DEFAULT_SUFFIXES,
     configured: bool = True,
 ) -> list[tuple[str, str]]:
-    """The (prefix, suffix) filters of S3 notifications that admit every key the sources match
-    (without a sources file: one per suffix). Each glob gives the text before its first
-    wildcard and after its last; filters S3 would call overlapping are merged into the wider
-    one, so a filter may admit keys no source matches: those are skipped, and counted."""
-    if not configured:
-        return [("", suffix) for suffix in suffixes]
-    found: list[tuple[str, str]] = []
-    for spec in sources:
+    """The (prefix, suffix) filters of S3 notifications that admit every key the sources
+    match (without a sources file: one per suffix, and the built-in AWS sources').
+    Each glob gives the text before its first wildcard and after its last; filters S3 would
+    call overlapping are merged into the wider one, so a filter may admit keys no source
+    matches: those are skipped, and counted. S3 server access logs have neither a fixed prefix
+    nor a suffix, so with them every new object is notified."""
+    found = [] if configured else [("", suffix) for suffix in suffixes]
+    for spec in sources if configured else [s for s in sources if s is not DEFAULT]:
         for glob in spec.match:
             cut = [i for i, c in enumerate(glob) if c in "*?"]
             pair = (glob, "") if not cut else (glob[: cut[0]], glob[cut[-1] + 1 :])

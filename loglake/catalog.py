@@ -47,13 +47,10 @@ def apply(
     session: boto3.Session | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[Change]:
-    """Create or check the database and both tables; raise on a column mismatch, changing nothing."""
+    """Create or check the database and every table; raise on a column mismatch, changing nothing."""
     glue = (session or boto3.Session()).client("glue")
     changes = [_ensure_database(glue, config.glue_database)]
-    wanted = {
-        config.processed_table: config.tables["processed"],
-        config.errors_table: config.tables["errors"],
-    }
+    wanted = {config.catalog_name(role): table for role, table in config.tables.items()}
     existing = {name: _get_table(glue, config.glue_database, name) for name in wanted}
     for name, table in wanted.items():
         current = existing[name]
@@ -64,7 +61,7 @@ def apply(
     if old:
         repoint_partitions(glue, config.glue_database, old)
     if published or old:
-        names = " and ".join(sorted(wanted))
+        names = " and ".join(sorted(old or wanted))
         done = f"{names} to manifests ({published or 0:,} objects published)"
         changes.append(Change("lake", done, "moved"))
     for name, table in wanted.items():

@@ -664,9 +664,7 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
         return
     watched = [u for u in uploaded if u.path.name.endswith(suffixes)]
     if config.sources_file is not None:
-        from handler.sources import match_source
-
-        unread = [u for u in watched if match_source(config.sources, u.key) is None]
+        unread = [u for u in watched if config.source_for(u.key) is None]
         for item in unread:
             click.echo(
                 f"warning: no source in {config.sources_file} matches {item.key}; it will not "
@@ -874,10 +872,10 @@ def backfill(uri: str) -> None:
 @click.option(
     "--table",
     "which",
-    type=click.Choice(["processed", "errors", "all"]),
     default="all",
     show_default=True,
-    help="Which table's partitions to compact.",
+    help="Which table's partitions to compact: processed, errors, a typed table (alb_logs...) "
+    "or all.",
 )
 @click.option("--dt", help="One day, YYYY-MM-DD.")
 @click.option("--since", help="First day, YYYY-MM-DD (inclusive).")

@@ -33,7 +33,7 @@ def options_from(
     if since and until and since > until:
         raise CompactUsageError(f"--since {since} is after --until {until}")
     return CompactOptions(
-        tables=("processed", "errors") if which == "all" else (which,),
+        tables=None if which == "all" else (which,),
         since=dt or since,
         until=dt or until,
         min_age=timedelta(hours=min_age_hours),
@@ -69,6 +69,12 @@ def compact(
     progress: Callable[[int, int, str], None],
 ) -> str:
     """Compact the chosen partitions, reporting each; return a summary line."""
+    unknown = sorted(set(options.tables or ()) - set(config.tables))
+    if unknown:
+        raise CompactUsageError(
+            f"--table {unknown[0]!r} is not a table of {config.ddl_dir}; give all or one of "
+            f"{', '.join(config.tables)}"
+        )
     results = compact_lake(
         config, session, options, lambda n, total, result: progress(n, total, describe(result))
     )

@@ -22,7 +22,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from handler.ddl import load_tables
-from handler.sources import key_filters, load_sources
+from handler.sources import DEFAULT_SOURCES, key_filters, load_sources
 
 from .catalog import table_input
 from .exceptions import DeployError
@@ -66,7 +66,8 @@ def render(
     sources file one per key filter its globs need (``handler.sources.key_filters``)."""
     template: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     resources = template["Resources"]
-    filters = key_filters(load_sources(sources) if sources else (), suffixes, sources is not None)
+    specs = load_sources(sources) if sources else DEFAULT_SOURCES
+    filters = key_filters(specs, suffixes, sources is not None)
     resources["RawBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"] = [
         {
             "Event": "s3:ObjectCreated:*",

@@ -33,7 +33,6 @@ from handler.fingerprint import digest_of, fingerprint
 from handler.manifest import COMPLETE, manifest_key, read_manifest
 from handler.pipeline import Pipeline
 from handler.source import split_s3_uri
-from handler.sources import match_source
 
 PAGE = 1000
 
@@ -80,11 +79,15 @@ def reprocess(
     """Walk, pick, and send (or process) every object that is not current."""
     bucket, prefix = split_s3_uri(plan.uri)
     s3 = session.client("s3")
-    digests = {spec.name: fingerprint(config, spec)["digest"] for spec in config.sources}
+    digests: dict[str, str] = {}
 
     def digest(key: str) -> str | None:
-        spec = match_source(config.sources, key)
-        return digests[spec.name] if spec else None
+        spec = config.source_for(key)
+        if spec is None:
+            return None
+        if spec.name not in digests:
+            digests[spec.name] = fingerprint(config, spec)["digest"]
+        return digests[spec.name]
 
     tally = Tally()
     sink = _Local(config, plan.processes, tally) if plan.processes else _Queue(session, plan, tally)

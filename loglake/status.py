@@ -95,7 +95,8 @@ def collect(
 
 
 def lake_health(s3: Any, config: Config, target_bytes: int) -> list[TableHealth]:
-    """Partitions, files and sizes per table, and when each was last compacted."""
+    """Partitions, files and sizes per table, and when each was last compacted (a typed table
+    only once it has a partition)."""
     parts = partitions_for(config, s3)
     last: dict[str, str] = {}
     visible: set[str] = set()
@@ -107,6 +108,8 @@ def lake_health(s3: Any, config: Config, target_bytes: int) -> list[TableHealth]
         trash[record.table] = trash.get(record.table, 0) + len(record.trash)
     health = []
     for table, location in parts.locations.items():
+        if table not in ("processed", "errors") and table not in last:
+            continue
         sizes: dict[str, list[int]] = {}
         for item in parts.listing(f"{location}dt="):
             if item["Key"] in visible:  # what readers see: not the trash, not in-flight files

@@ -70,7 +70,7 @@ class Lake:
     def rows(self, table: str = "processed") -> pd.DataFrame:
         """Every row of a table a reader sees: its Glue table's partitions, their manifests and
         the files those name (the local engine's listing, which follows Athena's)."""
-        name = self.config.processed_table if table == "processed" else self.config.errors_table
+        name = self.config.catalog_name(table)
         columns = [c.name for c in self.config.tables[table].columns] + ["dt"]
         parts = []
         glue = self.session.client("glue")

@@ -249,3 +249,16 @@ def test_notification_filters_admit_every_matched_key_and_never_overlap(
     from handler.sources import key_filters
 
     assert key_filters((source("s", tuple(globs)),)) == filters
+
+
+def test_with_aws_logs_recognised_every_new_object_is_notified(tmp_path: Path) -> None:
+    """S3 server access logs have no fixed prefix or suffix: one filter admits every key,
+    unless the sources file sets aws_logs = false."""
+    from handler.sources import DEFAULT_SOURCES, key_filters
+
+    path = tmp_path / "sources.toml"
+    path.write_text("[[source]]\nname = 'nginx'\nmatch = 'nginx/**.log'\n")
+    assert key_filters(load_sources(path)) == [("", "")]
+    assert key_filters(DEFAULT_SOURCES, configured=False) == [("", "")]
+    path.write_text("aws_logs = false\n[[source]]\nname = 'nginx'\nmatch = 'nginx/**.log'\n")
+    assert key_filters(load_sources(path)) == [("nginx/", ".log")]

@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ..ddl import TableDef
 from ..rules import FieldRule
 from ..sources import Source
 from ..verdicts import Decoded
-from . import access, cri, logfmt, ndjson, otlp, pattern, syslog
+from . import access, cri, elb, logfmt, ndjson, otlp, pattern, s3access, syslog
+from .spaced import Spaced, SpacedLayout
+from .typed import TypedBulk, TypedValidator, format_columns
 
 if TYPE_CHECKING:
     from ..columnar import Decided
@@ -51,12 +54,34 @@ class Format:
     fields: str = "fixed"
     #: One line may hold many records (``decode_many`` gives them all).
     many: Callable[[bytes, datetime], list[Decoded]] | None = None
+    #: The table its rows go to: ``processed`` or a typed table's name (``alb_logs``).
+    table: str = "processed"
+    #: A typed format's engine over the table's columns: ``decode`` (the reference) and
+    #: ``decide_text`` (the bulk path).
+    engine: Callable[[list[tuple[str, str]]], Any] | None = None
 
 
 def _columnar(validator: Validator, extras: dict[str, str]) -> Any:
     from ..columnar import Columnar
 
     return Columnar(validator, extras)
+
+
+def _unused(*args: Any) -> Any:
+    raise AssertionError("a typed format is read by its engine")
+
+
+def _spaced(layout: SpacedLayout, table: str, summary: str) -> Format:
+    """A typed format of AWS's space-separated logs (``spaced.py``)."""
+    return Format(
+        layout.name,
+        summary,
+        layout.example,
+        _unused,
+        _unused,
+        table=table,
+        engine=lambda columns: Spaced(layout, columns),
+    )
 
 
 FORMATS: dict[str, Format] = {
@@ -125,7 +150,25 @@ FORMATS: dict[str, Format] = {
         pattern.decoder,
         pattern.Bulk,
     ),
+    "alb": _spaced(elb.ALB, "alb_logs", "Application Load Balancer access logs, into alb_logs"),
+    "nlb": _spaced(elb.NLB, "nlb_logs", "Network Load Balancer TLS access logs, into nlb_logs"),
+    "elb": _spaced(elb.ELB, "elb_logs", "Classic Load Balancer access logs, into elb_logs"),
+    "s3-access": _spaced(
+        s3access.S3_ACCESS, "s3_access_logs", "S3 server access logs, into s3_access_logs"
+    ),
 }
+
+
+def typed_reader(
+    fmt: Format, table: TableDef, min_timestamp: datetime, max_future: timedelta
+) -> tuple[TypedValidator, TypedBulk]:
+    """The reference and bulk path of a typed format, over its table's declared columns."""
+    assert fmt.engine is not None
+    columns = format_columns(table)
+    engine = fmt.engine(columns)
+    many = getattr(engine, "decode_many", None)
+    validator = TypedValidator(columns, engine.decode, min_timestamp, max_future, many)
+    return validator, TypedBulk(engine, validator)
 
 
 def validator_for(

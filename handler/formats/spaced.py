@@ -1,0 +1,350 @@
+"""The engine of AWS's space-separated logs (ALB, NLB, Classic LB, S3 server access): one
+``SpacedLayout`` gives both the reference and the bulk path.
+
+A line is cut into tokens at every space outside double quotes (a quote left open runs to the
+end of the line). A token in quotes loses them, as AWS's own Athena regex strips them, except
+where AWS's table keeps them (``keep_quotes``); ``-`` is absent (NULL). A field can span tokens
+(S3's ``[06/Feb/2019:00:00:38 +0000]``) and split into columns (``client:port``, the request's
+verb, URL and protocol). Fields past ``required`` may be missing (older versions of the log):
+their columns are NULL. Tokens past the last known field are AWS's newer fields: they fill, in
+order, the columns declared in the table's ``glue_ddl`` file that the layout does not know (add
+one, ``catalog apply``, ``reprocess --stale-only``), and what remains is kept as read in
+``new_fields``. Nothing a line holds is dropped.
+
+The bulk path finds every token of a batch at once with numpy (a quote's parity marks the
+spaces inside quotes), gathers each field's bytes into an Arrow column and types it; it keeps a
+line only when every value is certain (``typed.typed_column``) and leaves the rest to the
+reference, which ``tests/test_aws_formats.py`` holds it to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..fields import parse_timestamp
+from ..verdicts import Invalid
+from .regex import RegexBulk, text_of, utf8_lines
+from .typed import KEY_COLUMNS, NEW_FIELDS, TypedValidator, schema_of, typed_column
+
+_SPACE, _QUOTE, _NEWLINE = 32, 34, 10
+_REQUEST = r"^(?P<verb>[^ ]*) (?P<url>.*) (?P<proto>[^ ]*)$"
+_HOSTPORT = r"^(?P<host>.*):(?P<port>[0-9]*)$"
+_REQUEST_RE, _HOSTPORT_RE = re.compile(_REQUEST, re.DOTALL), re.compile(_HOSTPORT, re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a line: the columns it fills and how."""
+
+    columns: tuple[str, ...]
+    #: ``hostport`` (``ip:port``, split at the last colon) or ``request`` (verb, URL, protocol).
+    split: str = ""
+    tokens: int = 1
+    bracketed: bool = False
+    keep_quotes: bool = False
+
+
+def one(name: str, **how: Any) -> Field:
+    return Field((name,), **how)
+
+
+@dataclass(frozen=True)
+class SpacedLayout:
+    """A space-separated log: its fields in order and where its event time is."""
+
+    name: str
+    fields: tuple[Field, ...]
+    #: The column the event time is read from, and its strptime format (``None``: ISO-8601).
+    time: str
+    time_format: str | None
+    example: str
+    #: Fields every line has; the others may be missing at the end of older lines.
+    required: int = 0
+    starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        places = np.cumsum([0, *(f.tokens for f in self.fields)])
+        object.__setattr__(self, "starts", tuple(int(p) for p in places))
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return tuple(c for f in self.fields for c in f.columns)
+
+    def tokens_for(self, fields: int) -> int:
+        return self.starts[fields]
+
+
+def split_tokens(text: str) -> list[str]:
+    """Tokens of one line: cut at spaces outside double quotes (an open quote runs to the end)."""
+    if '"' not in text:
+        return text.split(" ")
+    out: list[str] = []
+    current: list[str] = []
+    parts = text.split('"')
+    for i, part in enumerate(parts):
+        if i % 2:
+            current.append('"' + part + ('"' if i < len(parts) - 1 else ""))
+            continue
+        pieces = part.split(" ")
+        current.append(pieces[0])
+        for piece in pieces[1:]:
+            out.append("".join(current))
+            current = [piece]
+    out.append("".join(current))
+    return out
+
+
+class Spaced:
+    """A layout read into one table's columns: the reference decoder and the bulk path."""
+
+    def __init__(self, layout: SpacedLayout, columns: list[tuple[str, str]]) -> None:
+        self.layout = layout
+        self.columns = columns
+        known = set(layout.known) | {"event_time", NEW_FIELDS, *KEY_COLUMNS}
+        #: Declared columns the layout does not know: AWS's newer fields, in order.
+        self.added = [name for name, _ in columns if name not in known]
+        self.has_new = any(name == NEW_FIELDS for name, _ in columns)
+        self.total = layout.tokens_for(len(layout.fields))
+        self.least = layout.tokens_for(layout.required or len(layout.fields))
+
+    # -- the reference ----------------------------------------------------------------------
+
+    def decode(
+        self, line: bytes, upload: datetime | None = None
+    ) -> dict[str, Any] | Invalid | None:
+        """The texts of one line by column, with its ``event_time``."""
+        text = text_of(line)
+        if not isinstance(text, str):
+            return text
+        tokens = split_tokens(text)
+        layout = self.layout
+        if len(tokens) < self.least:
+            return Invalid(
+                "no_match",
+                f"not a {layout.name} line: {len(tokens)} fields where at least {self.least} "
+                f"are expected (like: {layout.example[:100]})",
+            )
+        out: dict[str, Any] = {}
+        for number, spec in enumerate(layout.fields):
+            start, stop = layout.starts[number], layout.starts[number + 1]
+            if start >= len(tokens):
+                out.update(dict.fromkeys(spec.columns))
+                continue
+            value = " ".join(tokens[start:stop])
+            if spec.bracketed:
+                if not (len(value) >= 2 and value[0] == "[" and value[-1] == "]"):
+                    return Invalid("no_match", f"{spec.columns[0]} {value!r:.80} is not [...]")
+                value = value[1:-1]
+            out.update(
+                zip(spec.columns, _split(spec, _unquoted(value, spec.keep_quotes)), strict=True)
+            )
+        rest = tokens[self.total :]
+        for name, token in zip(self.added, rest, strict=False):
+            out[name] = _nil(_unquoted(token, False))
+        rest = rest[len(self.added) :]
+        if self.has_new:
+            out[NEW_FIELDS] = " ".join(rest) if rest else None
+        when = out.get(layout.time)
+        moment = self._time(when) if when is not None else None
+        if moment is None:
+            return Invalid(
+                "bad_timestamp",
+                f"{layout.time} {when!r:.80} is not a time "
+                f"({layout.time_format or 'ISO-8601'}, like in: {layout.example[:80]})",
+            )
+        out["event_time"] = moment
+        return out
+
+    def _time(self, text: str) -> datetime | None:
+        if self.layout.time_format is None:
+            return parse_timestamp(text)
+        try:
+            parsed = datetime.strptime(text, self.layout.time_format)
+        except ValueError:
+            return None
+        offset = parsed.utcoffset()
+        return parsed.replace(tzinfo=None) - offset if offset is not None else parsed
+
+    # -- the bulk path ----------------------------------------------------------------------
+
+    def decide_text(
+        self, text: bytes, offsets: np.ndarray, validator: TypedValidator
+    ) -> tuple[np.ndarray, pa.Table]:
+        """The lines of ``text`` this path is certain of, and their rows."""
+        schema = schema_of(self.columns)
+        n = len(offsets) - 1
+        if not n:
+            return np.empty(0, np.int64), schema.empty_table()
+        buf = np.frombuffer(text, np.uint8)
+        starts, ends, first, count = _tokens(buf, offsets)
+        usable = np.ones(n, bool)
+        try:
+            text.decode()
+        except UnicodeDecodeError:
+            usable = utf8_lines(text, offsets)[1]
+        if b"\r" in text:
+            usable &= buf[np.maximum(offsets[1:] - 2, 0)] != ord("\r")
+        positions, tables = [], []
+        for tokens in range(self.least, self.total + 1):
+            where = np.flatnonzero((count == tokens) & usable)
+            if len(where):
+                found = self._group(buf, starts, ends, first[where], tokens, validator, schema)
+                positions.append(where[found[0]])
+                tables.append(found[1])
+        if not positions:
+            return np.empty(0, np.int64), schema.empty_table()
+        return np.concatenate(positions), pa.concat_tables(tables)
+
+    def _group(
+        self,
+        buf: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        first: np.ndarray,
+        tokens: int,
+        validator: TypedValidator,
+        schema: pa.Schema,
+    ) -> tuple[np.ndarray, pa.Table]:
+        """Lines of ``tokens`` tokens each, as rows; which of them are certain."""
+        layout, n = self.layout, len(first)
+        ok = np.ones(n, bool)
+        texts: dict[str, pa.Array] = {}
+        for number, spec in enumerate(layout.fields):
+            begin, stop = layout.starts[number], layout.starts[number + 1]
+            if begin >= tokens:
+                texts.update({c: pa.nulls(n, pa.string()) for c in spec.columns})
+                continue
+            lo, hi = starts[first + begin].copy(), ends[first + stop - 1].copy()
+            if spec.bracketed:
+                ok &= (
+                    (hi - lo >= 2)
+                    & (buf[lo] == ord("["))
+                    & (buf[np.maximum(hi - 1, 0)] == ord("]"))
+                )
+                lo, hi = lo + 1, np.maximum(hi - 1, lo + 1)
+            if not spec.keep_quotes:
+                quoted = (
+                    (hi - lo >= 2) & (buf[lo] == _QUOTE) & (buf[np.maximum(hi - 1, 0)] == _QUOTE)
+                )
+                lo, hi = lo + quoted, hi - quoted
+            value = _nulled(_gather(buf, lo, hi))
+            for name, column in zip(spec.columns, self._split(spec, value), strict=True):
+                texts[name] = column
+        moment, time_ok = self._times(texts[layout.time], validator)
+        ok &= time_ok
+        columns = []
+        for name, kind in self.columns:
+            if name == "event_time":
+                columns.append(pa.array(moment, pa.int64()).cast(pa.timestamp("us")))
+            elif name in KEY_COLUMNS:
+                columns.append(pa.array([validator.keyed[name]] * n, pa.string()))
+            elif name in texts:
+                typed, certain = typed_column(texts[name], kind)
+                columns.append(typed)
+                ok &= certain
+            else:  # an added column or new_fields: no token left for them in these lines
+                columns.append(pa.nulls(n, schema.field(name).type))
+        table = pa.Table.from_arrays(columns, schema=schema)
+        return np.flatnonzero(ok), table.filter(pa.array(ok))
+
+    def _split(self, spec: Field, value: pa.Array) -> list[pa.Array]:
+        """``_split``'s rule over a column: where the pattern does not fit, all of the value is
+        the first part."""
+        if not spec.split:
+            return [value]
+        never = pc.equal(pc.utf8_rtrim(value, " "), "- - -").fill_null(False)
+        value = pc.if_else(never, pa.scalar(None, pa.string()), value)
+        parts = pc.extract_regex(value, _HOSTPORT if spec.split == "hostport" else _REQUEST)
+        matched = pa.array(parts.is_valid().to_numpy(zero_copy_only=False))
+        names = [parts.type.field(i).name for i in range(parts.type.num_fields)]
+        head = pc.if_else(matched, parts.field(names[0]), value)
+        return [_blank_nulled(head)] + [_blank_nulled(parts.field(k)) for k in names[1:]]
+
+    def _times(self, column: pa.Array, validator: TypedValidator) -> tuple[np.ndarray, np.ndarray]:
+        from ..columnar import _iso_micros, _micros
+
+        present = column.is_valid().to_numpy(zero_copy_only=False)
+        if self.layout.time_format is None:
+            micros, ok = _iso_micros(column.fill_null(""))
+        else:
+            micros, ok = RegexBulk._strptime(column, self.layout.time_format, 2000, present)
+        low, high = _micros(validator.min_timestamp), _micros(validator.latest)
+        return micros, ok & present & (micros >= low) & (micros <= high)
+
+
+def _unquoted(value: str, keep: bool) -> str | None:
+    if not keep and len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        value = value[1:-1]
+    return _nil(value)
+
+
+def _nil(value: str | None) -> str | None:
+    return None if value == "-" else value
+
+
+def _split(spec: Field, value: str | None) -> tuple[str | None, ...]:
+    """A field's value cut into its columns: ``ip:port`` at the last colon followed by digits
+    only, a request at its first and last space; where that does not fit, all of it is the
+    first column. ``-`` and empty parts are absent."""
+    if not spec.split:
+        return (value,)
+    if value is None or value.rstrip() == "- - -":  # a request that never was: all absent
+        return (None,) * len(spec.columns)
+    found = (_HOSTPORT_RE if spec.split == "hostport" else _REQUEST_RE).match(value)
+    if found is None:
+        return (_blank_nil(value),) + (None,) * (len(spec.columns) - 1)
+    return tuple(_blank_nil(part) for part in found.groups())
+
+
+def _blank_nil(value: str) -> str | None:
+    return None if value in ("-", "") else value
+
+
+def _blank_nulled(column: pa.Array) -> pa.Array:
+    empty = pc.or_(pc.equal(column, "-"), pc.equal(column, "")).fill_null(True)
+    return pc.if_else(empty, pa.scalar(None, pa.string()), column)
+
+
+def _nulled(column: pa.Array) -> pa.Array:
+    """``-`` as NULL."""
+    return pc.if_else(pc.equal(column, "-").fill_null(True), pa.scalar(None, pa.string()), column)
+
+
+def _gather(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
+    """The bytes ``buf[lo:hi]`` of each row as one string array (the text is UTF-8 here)."""
+    lengths = np.maximum(hi - lo, 0)
+    offsets = np.zeros(len(lo) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    index = np.repeat(lo - offsets[:-1], lengths) + np.arange(offsets[-1])
+    data = buf[index]
+    return pa.LargeStringArray.from_buffers(
+        len(lo), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
+    ).cast(pa.string())
+
+
+def _tokens(buf: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every token of a batch: its start and end, and each line's first token and count.
+
+    A space is a cut when an even number of quotes came before it in its line. A line with an
+    odd number gets one more (virtual) quote at its newline, so the next line starts even.
+    """
+    quote = buf == _QUOTE
+    newlines = offsets[1:] - 1
+    before = np.concatenate([[0], np.cumsum(quote, dtype=np.int32)])
+    odd = (before[newlines + 1] - before[offsets[:-1]]) % 2 == 1
+    if odd.any():
+        quote = quote.copy()
+        quote[newlines[odd]] = True
+    inside = np.bitwise_xor.accumulate(quote.view(np.uint8))
+    cuts = np.flatnonzero(((buf == _SPACE) & (inside == 0)) | (buf == _NEWLINE))
+    starts = np.concatenate([[0], cuts[:-1] + 1])
+    first = np.searchsorted(cuts, offsets[:-1])
+    count = np.searchsorted(cuts, newlines, side="right") - first
+    return starts, cuts, first, count

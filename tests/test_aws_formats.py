@@ -1,0 +1,193 @@
+"""AWS's own logs: recognised by AWS's key layouts with no configuration, into typed tables
+with AWS's Athena columns; the bulk path held to the reference (fixtures: fixtures/aws/)."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handler.config import Config
+from handler.formats import FORMATS, typed_reader
+from handler.formats.spaced import split_tokens
+from handler.formats.typed import key_columns
+
+from .conftest import RAW, Lake
+
+FIXTURES = Path(__file__).parent / "fixtures" / "aws"
+ACCOUNT, REGION = "123456789012", "us-east-2"
+ELB = f"prefix/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/2018/07/02/"
+KEYS = {
+    "alb": f"{ELB}{ACCOUNT}_elasticloadbalancing_{REGION}_app.my-loadbalancer.50dc6c495c0c9188_"
+    "20180702T2225Z_192.168.131.39_2hd3w5q0.log.gz",
+    "nlb": f"{ELB}{ACCOUNT}_elasticloadbalancing_{REGION}_net.my-network-loadbalancer."
+    "c6e77e28c25b2234_20181220T0300Z_72.21.218.154_3ch3a8on.log.gz",
+    "s3-access": "s3-logs/2019-02-06-00-01-57-DD6CC733AEXAMPLE",
+}
+TABLES = {"alb": "alb_logs", "nlb": "nlb_logs", "s3-access": "s3_access_logs"}
+
+
+def lines(kind: str) -> list[bytes]:
+    return (FIXTURES / f"{kind}.log").read_bytes().splitlines()
+
+
+def reader(kind: str) -> tuple[object, object]:
+    table = Config().tables[TABLES[kind]]
+    return typed_reader(FORMATS[kind], table, datetime(2000, 1, 1), timedelta(days=1))
+
+
+@pytest.mark.parametrize("kind", sorted(KEYS))
+def test_aws_logs_under_their_key_layout_fill_their_typed_table(lake: Lake, kind: str) -> None:
+    """No sources file: the key says what the object is; every published line is a row."""
+    body = (FIXTURES / f"{kind}.log").read_bytes()
+    lake.put(KEYS[kind], body, gz=KEYS[kind].endswith(".gz"))
+    result = lake.pipeline().process_s3(RAW, KEYS[kind])
+    assert (result.status, result.format, result.invalid) == ("processed", kind, 0)
+    rows = lake.rows(TABLES[kind])
+    assert len(rows) == len(lines(kind)) == result.valid
+    assert lake.rows("processed").empty and lake.rows("errors").empty
+    assert rows["source_line"].tolist() == list(range(1, len(rows) + 1))
+    assert (rows["dt"] == rows["event_time"].dt.strftime("%Y-%m-%d")).all()
+
+
+def test_alb_rows_hold_what_aws_athena_table_would(lake: Lake) -> None:
+    lake.put(KEYS["alb"], (FIXTURES / "alb.log").read_bytes(), gz=True)
+    lake.pipeline().process_s3(RAW, KEYS["alb"])
+    rows = lake.rows("alb_logs").set_index("source_line")
+    https = rows.loc[2]
+    assert (https.type, https.client_ip, https.client_port, https.target_ip) == (
+        "https", "192.168.131.39", 2817, "10.0.0.1",
+    )  # fmt: skip
+    assert (https.target_processing_time, https.elb_status_code, https.sent_bytes) == (
+        0.048,
+        200,
+        57,
+    )
+    assert (https.request_verb, https.request_url, https.request_proto) == (
+        "GET", "https://www.example.com:443/", "HTTP/1.1",
+    )  # fmt: skip
+    assert (https.domain_name, https.actions_executed) == (
+        "www.example.com",
+        "authenticate,forward",
+    )
+    assert pd.isna(https.redirect_url)  # "-" is NULL
+    assert (https.log_account_id, https.log_region) == (ACCOUNT, REGION)
+    assert https.event_time == datetime(2018, 7, 2, 22, 23, 0, 186641)
+    lambda_error = rows.loc[7]
+    assert lambda_error.elb_status_code == 502 and pd.isna(lambda_error.target_status_code)
+    assert lambda_error.lambda_error_reason == "LambdaInvalidResponse"
+    bad_request = rows.loc[9]  # a 400 whose request line was not HTTP
+    assert pd.isna(bad_request.request_verb) and pd.isna(bad_request.request_proto)
+    assert bad_request.request_processing_time == -1.0
+    ipv6 = rows.loc[11]
+    assert (ipv6.client_ip, ipv6.client_port) == ("2601:6bbc:c529:9dad:6bbc:c529:9dad:6bbc", 50599)
+    assert ipv6.target_port_list == "fd6d:6bbc:c529:27ff:b::dead:ed84:80"
+    newest = rows.loc[13]  # 2025's transformed_host, transformed_uri, request_transform_status
+    assert newest.conn_trace_id == "TID_dc57cebed65b444ebc8177bb698fe166"
+    assert pd.isna(newest.new_fields)
+
+
+def test_s3_access_rows_keep_what_aws_table_keeps(lake: Lake) -> None:
+    lake.put(KEYS["s3-access"], (FIXTURES / "s3-access.log").read_bytes())
+    lake.pipeline().process_s3(RAW, KEYS["s3-access"])
+    row = lake.rows("s3_access_logs").set_index("source_line").loc[5]
+    assert (row.operation, row.key, row.httpstatus, row.objectsize) == (
+        "REST.PUT.OBJECT", "s3-dg.pdf", "200", 4406583,
+    )  # fmt: skip
+    assert pd.isna(row.bytessent)  # "-"
+    assert row.requestdatetime == "06/Feb/2019:00:01:57 +0000"
+    assert row.request_uri == '"PUT /awsexamplebucket1/s3-dg.pdf HTTP/1.1"'  # AWS keeps quotes
+    assert row.event_time == datetime(2019, 2, 6, 0, 1, 57)
+    assert pd.isna(row.log_account_id)  # its key names no account
+
+
+def test_new_fields_become_columns_once_declared_and_are_kept_until_then(tmp_path: Path) -> None:
+    """AWS adds fields: an undeclared one is kept in new_fields; declared, it is its column."""
+    line = lines("alb")[12] + b' "next-field" "and-one-more"'
+    validator, _ = reader("alb")
+    row = dict(zip([n for n, _ in validator.columns], validator.check(line), strict=True))  # type: ignore[attr-defined]
+    assert row["new_fields"] == '"next-field" "and-one-more"'
+    ddl = tmp_path / "glue_ddl"
+    ddl.mkdir()
+    for f in Path("glue_ddl").glob("*.sql"):
+        text = f.read_text()
+        if f.name == "alb_logs.sql":
+            text = text.replace("  new_fields ", "  next_field string,\n  new_fields ")
+        (ddl / f.name).write_text(text)
+    table = Config(ddl_dir=ddl).tables["alb_logs"]
+    later, bulk = typed_reader(FORMATS["alb"], table, datetime(2000, 1, 1), timedelta(days=1))
+    row = dict(zip([n for n, _ in later.columns], later.check(line), strict=True))
+    assert (row["next_field"], row["new_fields"]) == ("next-field", '"and-one-more"')
+    assert bulk.decide([line]).table.to_pylist() == []  # more tokens than known: the reference's
+
+
+def test_keys_give_the_account_and_region() -> None:
+    assert key_columns(KEYS["alb"]) == {"log_account_id": ACCOUNT, "log_region": REGION}
+    assert key_columns("AWSLogs/o-abc123/123456789012/CloudTrail/eu-west-1/2024/x.json.gz") == {
+        "log_account_id": ACCOUNT, "log_region": "eu-west-1",
+    }  # fmt: skip
+
+
+def test_sources_are_recognised_by_key_and_a_sources_file_overrides_them(tmp_path: Path) -> None:
+    config = Config()
+    assert {k: config.source_for(key).format for k, key in KEYS.items()} == {k: k for k in KEYS}  # type: ignore[union-attr]
+    assert config.source_for("app/today.log").name == "default"  # type: ignore[union-attr]
+    assert config.source_for("notes.txt") is None
+    path = tmp_path / "sources.toml"
+    path.write_text("[[source]]\nname = 'mine'\nmatch = '**/elasticloadbalancing/**'\n")
+    pinned = Config.from_env({"SOURCES_FILE": str(path)})
+    assert pinned.source_for(KEYS["alb"]).name == "mine"  # type: ignore[union-attr]
+    assert pinned.source_for(KEYS["s3-access"]).name == "aws-s3-access"  # type: ignore[union-attr]
+
+
+def test_tokens_are_cut_at_spaces_outside_quotes() -> None:
+    assert split_tokens('a "b c" d') == ["a", '"b c"', "d"]
+    assert split_tokens('a "b c d') == ["a", '"b c d']  # an open quote runs to the end
+    assert split_tokens('a b"c d" e') == ["a", 'b"c d"', "e"]
+
+
+def _mutations(kind: str) -> st.SearchStrategy[list[bytes]]:
+    def mutate(line: bytes, cut: int, insert: bytes, drop: int) -> bytes:
+        parts = line.split(b" ")
+        if drop < len(parts) and drop % 3 == 0:
+            del parts[drop]
+        text = b" ".join(parts)
+        return text[:cut] + insert + text[cut:]
+
+    junk = st.sampled_from([b"", b"", b"", b'"', b" ", b"-", b"x", b"\xff", b":", b"-1", b"\r"])
+    one = st.builds(
+        mutate, st.sampled_from(lines(kind)), st.integers(0, 400), junk, st.integers(0, 40)
+    )
+    return st.lists(one, min_size=1, max_size=8)
+
+
+@pytest.mark.parametrize("kind", sorted(KEYS))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_bulk_rows_are_the_references(kind: str, data: st.DataObject) -> None:
+    """Every line the bulk path keeps gives exactly the reference's row."""
+    batch = data.draw(_mutations(kind))
+    validator, bulk = reader(kind)
+    decided = bulk.decide(batch)  # type: ignore[attr-defined]
+    names = [n for n, _ in validator.columns]  # type: ignore[attr-defined]
+    for position, row in zip(decided.positions.tolist(), decided.table.to_pylist(), strict=True):
+        reference = validator.check(batch[position])  # type: ignore[attr-defined]
+        assert isinstance(reference, tuple), (batch[position], reference)
+        assert row == dict(zip(names, reference, strict=True)), batch[position]
+
+
+@pytest.mark.parametrize("kind", sorted(KEYS))
+def test_the_bulk_path_takes_every_published_line(kind: str) -> None:
+    _, bulk = reader(kind)
+    assert len(bulk.decide(lines(kind)).positions) == len(lines(kind))  # type: ignore[attr-defined]
+
+
+def test_gzip_fixture_keys_are_real(lake: Lake) -> None:
+    """The ALB key as ELB writes it: gzipped, under its dated folder."""
+    lake.put(KEYS["alb"], gzip.decompress(gzip.compress(b"")) or b"", gz=True)
+    assert lake.pipeline().process_s3(RAW, KEYS["alb"]).status == "processed"
