@@ -90,4 +90,6 @@ def test_a_bad_sources_file_fails_the_cold_start_in_one_line(tmp_path: Path) -> 
     good = tmp_path / "good.toml"
     good.write_text("[[source]]\nname = 'nginx'\nmatch = 'nginx/**'\nformat = 'combined'\n")
     config = Config.from_env({"SOURCES_FILE": str(good)})
-    assert [s.name for s in config.sources] == ["nginx"] and config.sources_file == good
+    names = [s.name for s in config.sources]  # the file's, then the built-in AWS ones
+    assert names == ["nginx", "aws-alb", "aws-nlb", "aws-elb", "aws-s3-access"]
+    assert config.sources_file == good

@@ -65,8 +65,8 @@ def test_counts_balance_with_blank_crlf_bom_gzip(lake: Lake) -> None:
         good(1), "", good(2), "   ", "{oops", good(3, level="warning")
     ).replace("\n", "\r\n")
     lake.put("mixed.log.gz", body, gz=True)
-    lake.put("mixed-no-suffix", body, gz=True)  # gzip found by magic bytes, not by name
-    for key in ("mixed.log.gz", "mixed-no-suffix"):
+    lake.put("mixed-gzipped.log", body, gz=True)  # gzip found by magic bytes, not by name
+    for key in ("mixed.log.gz", "mixed-gzipped.log"):
         r = lake.pipeline().process_s3(RAW, key)
         assert (r.lines_read, r.valid, r.invalid, r.blank) == (6, 3, 1, 2), key
     rows = lake.rows()
