@@ -10,6 +10,7 @@ balance: lines read = valid + invalid + blank, recorded in the manifest.
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -49,6 +50,8 @@ from .validate import STANDARD_COLUMNS, Invalid, Row
 from .workers import fan_out, fresh_session
 
 SAMPLE_ERRORS = 10
+#: How much of an object's start a typed format is shown for its header lines.
+HEAD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -267,6 +270,8 @@ class _Run:
         self.spec = spec or pipe.source_for(source.key) or DEFAULT
         self.dry = attempt is None
         self.ingested_at = datetime.now(UTC).replace(tzinfo=None)
+        #: The object's first bytes, decompressed (read before any batch: headers are there).
+        self.head = b""
         self.upload_dt = source.last_modified.date().isoformat()
 
     def details(self) -> dict[str, Any]:
@@ -282,6 +287,10 @@ class _Run:
         with self.source.open() as stream, _gc_paused():
             blocks = read_blocks(stream, cfg.read_bytes)
             pieces = decompressed(blocks, cfg.read_bytes, cfg.max_decompressed_bytes)
+            if self.pipe.reader(self.spec).table != "processed":  # a typed format may need
+                first = next(pieces, b"")  # the object's first lines (a header)
+                self.head = first[:HEAD_BYTES] if type(first) is bytes else b""
+                pieces = itertools.chain([first], pieces)
             cut = batches(
                 pieces, cfg.max_line_bytes, cfg.chunk_bytes, cfg.chunk_lines, cfg.chunk_values
             )
@@ -319,7 +328,9 @@ class _Run:
         reader.validator.upload = self.source.last_modified
         reader.validator.refresh_clock()
         if reader.table != "processed":
-            reader.validator.set_key(self.source.key)
+            reader.validator.start(
+                self.source.key, self.head, f"{self.source.uri}#{self.source.version}"
+            )
         decided, numbers, found = self._decide(batch)
         rows, row_lines, errors, blank = found
         valid = len(rows) + len(decided.positions)

@@ -38,7 +38,7 @@ from .exceptions import ConfigError
 DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 FORMATS = (
     "ndjson", "logfmt", "combined", "common", "syslog", "cri", "otlp-json", "pattern",
-    "alb", "nlb", "elb", "s3-access",
+    "alb", "nlb", "elb", "s3-access", "vpc-flow", "cloudfront",
 )  # fmt: skip
 LEVEL_SCALES = ("pino", "syslog", "otel")
 STORED_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL")
@@ -273,6 +273,12 @@ AWS_SOURCES = (
     source("aws-nlb", (f"{_ELB}*_net.*.log.gz", f"{_ELB}*_net.*.log"), format="nlb"),
     source("aws-elb", (f"{_ELB}*.log", f"{_ELB}*.log.gz"), format="elb"),
     source("aws-s3-access", ("**/????-??-??-??-??-??-????????????????",), format="s3-access"),
+    source(
+        "aws-vpc-flow",
+        ("**/AWSLogs/**_vpcflowlogs_*.log.gz", "**/AWSLogs/**_vpcflowlogs_*.log"),
+        format="vpc-flow",
+    ),
+    source("aws-cloudfront", ("**/*.????-??-??-??.*.gz",), format="cloudfront"),
 )
 
 

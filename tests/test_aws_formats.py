@@ -3,7 +3,6 @@ with AWS's Athena columns; the bulk path held to the reference (fixtures: fixtur
 
 from __future__ import annotations
 
-import gzip
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,23 +21,44 @@ from .conftest import RAW, Lake
 FIXTURES = Path(__file__).parent / "fixtures" / "aws"
 ACCOUNT, REGION = "123456789012", "us-east-2"
 ELB = f"prefix/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/2018/07/02/"
-KEYS = {
-    "alb": f"{ELB}{ACCOUNT}_elasticloadbalancing_{REGION}_app.my-loadbalancer.50dc6c495c0c9188_"
-    "20180702T2225Z_192.168.131.39_2hd3w5q0.log.gz",
-    "nlb": f"{ELB}{ACCOUNT}_elasticloadbalancing_{REGION}_net.my-network-loadbalancer."
-    "c6e77e28c25b2234_20181220T0300Z_72.21.218.154_3ch3a8on.log.gz",
-    "s3-access": "s3-logs/2019-02-06-00-01-57-DD6CC733AEXAMPLE",
-}
-TABLES = {"alb": "alb_logs", "nlb": "nlb_logs", "s3-access": "s3_access_logs"}
+VPC = f"AWSLogs/{ACCOUNT}/vpcflowlogs/{REGION}/2014/12/14/{ACCOUNT}_vpcflowlogs_{REGION}_"
+#: fixture -> (its key as AWS writes it, the format the key says, the table, header lines)
+CASES = {
+    "alb": (
+        f"{ELB}{ACCOUNT}_elasticloadbalancing_{REGION}_app.my-loadbalancer.50dc6c495c0c9188_"
+        "20180702T2225Z_192.168.131.39_2hd3w5q0.log.gz", "alb", "alb_logs", 0,
+    ),
+    "nlb": (
+        f"{ELB}{ACCOUNT}_elasticloadbalancing_{REGION}_net.my-network-loadbalancer."
+        "c6e77e28c25b2234_20181220T0300Z_72.21.218.154_3ch3a8on.log.gz", "nlb", "nlb_logs", 0,
+    ),
+    "s3-access": (
+        "s3-logs/2019-02-06-00-01-57-DD6CC733AEXAMPLE", "s3-access", "s3_access_logs", 0,
+    ),
+    "cloudfront": (
+        "cf/E2EXAMPLE123.2019-12-04-21.a1b2c3d4.gz", "cloudfront", "cloudfront_logs", 2,
+    ),
+    "vpc-default": (f"{VPC}fl-1234abcd_20141214T0410Z_fe123456.log.gz", "vpc-flow", "vpc_flow_logs", 1),
+    "vpc-v3": (f"{VPC}fl-1234abcd_20190826T1950Z_fe123457.log.gz", "vpc-flow", "vpc_flow_logs", 1),
+    "vpc-v5": (f"{VPC}fl-1234abcd_20210326T0330Z_fe123458.log.gz", "vpc-flow", "vpc_flow_logs", 1),
+    "vpc-v11": (f"{VPC}fl-1234abcd_20210326T0330Z_fe123459.log.gz", "vpc-flow", "vpc_flow_logs", 1),
+}  # fmt: skip
+KEYS = {kind: case[0] for kind, case in CASES.items()}
+TABLES = {kind: case[2] for kind, case in CASES.items()}
 
 
 def lines(kind: str) -> list[bytes]:
-    return (FIXTURES / f"{kind}.log").read_bytes().splitlines()
+    """The fixture's records (not its header lines)."""
+    return (FIXTURES / f"{kind}.log").read_bytes().splitlines()[CASES[kind][3] :]
 
 
 def reader(kind: str) -> tuple[object, object]:
+    """The reference and the bulk path, started on the fixture's first bytes (its header)."""
     table = Config().tables[TABLES[kind]]
-    return typed_reader(FORMATS[kind], table, datetime(2000, 1, 1), timedelta(days=1))
+    fmt = FORMATS[CASES[kind][1]]
+    validator, bulk = typed_reader(fmt, table, datetime(2000, 1, 1), timedelta(days=1))
+    validator.start(KEYS[kind], (FIXTURES / f"{kind}.log").read_bytes())
+    return validator, bulk
 
 
 @pytest.mark.parametrize("kind", sorted(KEYS))
@@ -47,11 +67,13 @@ def test_aws_logs_under_their_key_layout_fill_their_typed_table(lake: Lake, kind
     body = (FIXTURES / f"{kind}.log").read_bytes()
     lake.put(KEYS[kind], body, gz=KEYS[kind].endswith(".gz"))
     result = lake.pipeline().process_s3(RAW, KEYS[kind])
-    assert (result.status, result.format, result.invalid) == ("processed", kind, 0)
+    assert (result.status, result.format, result.invalid) == ("processed", CASES[kind][1], 0)
+    assert result.blank == CASES[kind][3]  # header lines are not records
     rows = lake.rows(TABLES[kind])
     assert len(rows) == len(lines(kind)) == result.valid
     assert lake.rows("processed").empty and lake.rows("errors").empty
-    assert rows["source_line"].tolist() == list(range(1, len(rows) + 1))
+    first = CASES[kind][3] + 1
+    assert rows["source_line"].tolist() == list(range(first, first + len(rows)))
     assert (rows["dt"] == rows["event_time"].dt.strftime("%Y-%m-%d")).all()
 
 
@@ -135,7 +157,8 @@ def test_keys_give_the_account_and_region() -> None:
 
 def test_sources_are_recognised_by_key_and_a_sources_file_overrides_them(tmp_path: Path) -> None:
     config = Config()
-    assert {k: config.source_for(key).format for k, key in KEYS.items()} == {k: k for k in KEYS}  # type: ignore[union-attr]
+    found = {k: config.source_for(key).format for k, key in KEYS.items()}  # type: ignore[union-attr]
+    assert found == {kind: case[1] for kind, case in CASES.items()}
     assert config.source_for("app/today.log").name == "default"  # type: ignore[union-attr]
     assert config.source_for("notes.txt") is None
     path = tmp_path / "sources.toml"
@@ -187,7 +210,63 @@ def test_the_bulk_path_takes_every_published_line(kind: str) -> None:
     assert len(bulk.decide(lines(kind)).positions) == len(lines(kind))  # type: ignore[attr-defined]
 
 
-def test_gzip_fixture_keys_are_real(lake: Lake) -> None:
-    """The ALB key as ELB writes it: gzipped, under its dated folder."""
-    lake.put(KEYS["alb"], gzip.decompress(gzip.compress(b"")) or b"", gz=True)
-    assert lake.pipeline().process_s3(RAW, KEYS["alb"]).status == "processed"
+def test_vpc_rows_follow_each_file_header(lake: Lake) -> None:
+    """Default format, v3, v5 and v11 custom orders into one table: a field a file lacks is
+    NULL; a field no column names (v11's resource-id...) is kept in new_fields."""
+    for kind in ("vpc-default", "vpc-v3", "vpc-v5", "vpc-v11"):
+        lake.put(KEYS[kind], (FIXTURES / f"{kind}.log").read_bytes(), gz=True)
+        assert lake.pipeline().process_s3(RAW, KEYS[kind]).invalid == 0
+    rows = lake.rows("vpc_flow_logs").set_index(["source_uri", "source_line"])
+    default = rows.loc[(f"s3://{RAW}/{KEYS['vpc-default']}", 2)]
+    assert (default.version, default.srcaddr, default.dstport, default.protocol) == (
+        2, "172.31.16.139", 22, 6,
+    )  # fmt: skip
+    assert (default.bytes, default.start, default.action) == (4249, 1418530010, "ACCEPT")
+    assert default.event_time == datetime(2014, 12, 14, 4, 6, 50)
+    assert pd.isna(default.vpc_id) and pd.isna(default.new_fields)
+    nodata = rows.loc[(f"s3://{RAW}/{KEYS['vpc-default']}", 4)]
+    assert nodata.log_status == "NODATA" and pd.isna(nodata.srcport)
+    v3 = rows.loc[(f"s3://{RAW}/{KEYS['vpc-v3']}", 2)]
+    assert (v3.vpc_id, v3.type, v3.pkt_srcaddr, v3.bytes, v3.packets, v3.tcp_flags) == (
+        "vpc-abcdefab012345678", "IPv4", "52.213.180.42", 568, 8, 2,
+    )  # fmt: skip
+    v5 = rows.loc[(f"s3://{RAW}/{KEYS['vpc-v5']}", 2)]
+    assert (v5.region, v5.pkt_src_aws_service, v5.flow_direction) == (
+        "ap-southeast-2", "S3", "ingress",
+    )  # fmt: skip
+    assert pd.isna(v5.traffic_path) and v5.log_region == REGION  # the key's region
+    v11 = rows.loc[(f"s3://{RAW}/{KEYS['vpc-v11']}", 2)]
+    assert (v11.version, v11.action, v11.reject_reason) == (11, "REJECT", "BPA")
+    assert v11.new_fields == (
+        "resource_id=nat-0c50d5961bcb2d47b encryption_status=1 interface_type=nat_gateway"
+    )
+
+
+def test_cloudfront_rows_follow_the_fields_line(lake: Lake) -> None:
+    lake.put(KEYS["cloudfront"], (FIXTURES / "cloudfront.log").read_bytes(), gz=True)
+    lake.pipeline().process_s3(RAW, KEYS["cloudfront"])
+    rows = lake.rows("cloudfront_logs").set_index("source_line")
+    error = rows.loc[6]
+    assert (str(error.date), error.location, error.status, error.referrer) == (
+        "2019-12-13", "SEA19-C1", 502, "http://www.example.com/",
+    )  # fmt: skip
+    assert (error.result_type, error.x_edge_detailed_result_type, error.c_port) == (
+        "Error", "OriginDnsError", 25260,
+    )  # fmt: skip
+    assert error.time_taken == pytest.approx(0.102) and pd.isna(error.ssl_protocol)
+    assert error.event_time == datetime(2019, 12, 13, 22, 36, 27)
+    assert rows.loc[3].user_agent.startswith("Mozilla/5.0%20(Windows")  # kept as written
+
+
+def test_a_cloudfront_file_with_fewer_fields_is_read_by_its_own_fields_line(lake: Lake) -> None:
+    text = (FIXTURES / "cloudfront.log").read_text().splitlines()
+    names = text[1].split()[1:]
+    keep = [names.index(n) for n in ("date", "time", "sc-status", "c-ip")]
+    head = "#Version: 1.0\n#Fields: date time sc-status c-ip\n"
+    body = "".join("\t".join(line.split("\t")[i] for i in keep) + "\n" for line in text[2:])
+    lake.put(KEYS["cloudfront"], head + body, gz=True)
+    result = lake.pipeline().process_s3(RAW, KEYS["cloudfront"])
+    assert (result.valid, result.invalid, result.blank) == (6, 0, 2)
+    rows = lake.rows("cloudfront_logs")
+    assert rows["status"].tolist() == [200, 200, 200, 502, 502, 502]
+    assert rows["location"].isna().all()

@@ -20,8 +20,8 @@ from ..ddl import TableDef
 from ..rules import FieldRule
 from ..sources import Source
 from ..verdicts import Decoded
-from . import access, cri, elb, logfmt, ndjson, otlp, pattern, s3access, syslog
-from .spaced import Spaced, SpacedLayout
+from . import access, cloudfront, cri, elb, logfmt, ndjson, otlp, pattern, s3access, syslog, vpc
+from .spaced import HeaderDriven, Spaced, SpacedLayout
 from .typed import TypedBulk, TypedValidator, format_columns
 
 if TYPE_CHECKING:
@@ -81,6 +81,19 @@ def _spaced(layout: SpacedLayout, table: str, summary: str) -> Format:
         _unused,
         table=table,
         engine=lambda columns: Spaced(layout, columns),
+    )
+
+
+def _headed(name: str, layout_for: Any, example: str, table: str, summary: str) -> Format:
+    """A typed format whose first lines name its fields (``spaced.HeaderDriven``)."""
+    return Format(
+        name,
+        summary,
+        example,
+        _unused,
+        _unused,
+        table=table,
+        engine=lambda columns: HeaderDriven(layout_for, columns),
     )
 
 
@@ -156,6 +169,21 @@ FORMATS: dict[str, Format] = {
     "s3-access": _spaced(
         s3access.S3_ACCESS, "s3_access_logs", "S3 server access logs, into s3_access_logs"
     ),
+    "vpc-flow": _headed(
+        "vpc-flow",
+        vpc.layout_for,
+        "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 "
+        "1418530010 1418530070 ACCEPT OK",
+        "vpc_flow_logs",
+        "VPC Flow Logs, any version or field order (the header line), into vpc_flow_logs",
+    ),
+    "cloudfront": _headed(
+        "cloudfront",
+        cloudfront.layout_for,
+        "2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100\tGET\td111111abcdef8.cloudfront.net ...",
+        "cloudfront_logs",
+        "CloudFront standard access logs (the #Fields line), into cloudfront_logs",
+    ),
 }
 
 
@@ -167,7 +195,8 @@ def typed_reader(
     columns = format_columns(table)
     engine = fmt.engine(columns)
     many = getattr(engine, "decode_many", None)
-    validator = TypedValidator(columns, engine.decode, min_timestamp, max_future, many)
+    begin = getattr(engine, "start", None)
+    validator = TypedValidator(columns, engine.decode, min_timestamp, max_future, many, begin)
     return validator, TypedBulk(engine, validator)
 
 

@@ -20,20 +20,23 @@ reference, which ``tests/test_aws_formats.py`` holds it to.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..fields import parse_timestamp
+from ..fields import EPOCH, parse_timestamp
 from ..verdicts import Invalid
 from .regex import RegexBulk, text_of, utf8_lines
 from .typed import KEY_COLUMNS, NEW_FIELDS, TypedValidator, schema_of, typed_column
 
-_SPACE, _QUOTE, _NEWLINE = 32, 34, 10
+_QUOTE, _NEWLINE = 34, 10
+_EPOCH = r"^[0-9]{1,11}$"
+_EPOCH_RE = re.compile(_EPOCH)
 _REQUEST = r"^(?P<verb>[^ ]*) (?P<url>.*) (?P<proto>[^ ]*)$"
 _HOSTPORT = r"^(?P<host>.*):(?P<port>[0-9]*)$"
 _REQUEST_RE, _HOSTPORT_RE = re.compile(_REQUEST, re.DOTALL), re.compile(_HOSTPORT, re.DOTALL)
@@ -61,12 +64,18 @@ class SpacedLayout:
 
     name: str
     fields: tuple[Field, ...]
-    #: The column the event time is read from, and its strptime format (``None``: ISO-8601).
-    time: str
+    #: The column the event time is read from (or columns, joined by ``T``: CloudFront's date
+    #: and time), and its strptime format (``None``: ISO-8601; ``epoch``: whole seconds).
+    time: str | tuple[str, ...]
     time_format: str | None
     example: str
     #: Fields every line has; the others may be missing at the end of older lines.
     required: int = 0
+    separator: str = " "
+    #: Double quotes group a field's text (not in tab-separated CloudFront logs).
+    quotes: bool = True
+    #: Lines that start with this are not records (CloudFront's ``#Version``, ``#Fields``).
+    comment: str | None = None
     starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -81,10 +90,11 @@ class SpacedLayout:
         return self.starts[fields]
 
 
-def split_tokens(text: str) -> list[str]:
-    """Tokens of one line: cut at spaces outside double quotes (an open quote runs to the end)."""
-    if '"' not in text:
-        return text.split(" ")
+def split_tokens(text: str, separator: str = " ", quotes: bool = True) -> list[str]:
+    """Tokens of one line: cut at each separator outside double quotes (an open quote runs to
+    the end)."""
+    if not quotes or '"' not in text:
+        return text.split(separator)
     out: list[str] = []
     current: list[str] = []
     parts = text.split('"')
@@ -92,7 +102,7 @@ def split_tokens(text: str) -> list[str]:
         if i % 2:
             current.append('"' + part + ('"' if i < len(parts) - 1 else ""))
             continue
-        pieces = part.split(" ")
+        pieces = part.split(separator)
         current.append(pieces[0])
         for piece in pieces[1:]:
             out.append("".join(current))
@@ -113,6 +123,12 @@ class Spaced:
         self.has_new = any(name == NEW_FIELDS for name, _ in columns)
         self.total = layout.tokens_for(len(layout.fields))
         self.least = layout.tokens_for(layout.required or len(layout.fields))
+        names = {name for name, _ in columns}
+        #: Fields the layout knows that no column holds (a header's new names): kept in
+        #: ``new_fields`` as ``name=value``.
+        self.unknown = [c for c in layout.known if c not in names]
+        #: A line that is the object's header, not a record (``HeaderDriven``).
+        self.header: str | None = None
 
     # -- the reference ----------------------------------------------------------------------
 
@@ -123,8 +139,10 @@ class Spaced:
         text = text_of(line)
         if not isinstance(text, str):
             return text
-        tokens = split_tokens(text)
         layout = self.layout
+        if text == self.header or (layout.comment and text.startswith(layout.comment)):
+            return None
+        tokens = split_tokens(text, layout.separator, layout.quotes)
         if len(tokens) < self.least:
             return Invalid(
                 "no_match",
@@ -137,7 +155,7 @@ class Spaced:
             if start >= len(tokens):
                 out.update(dict.fromkeys(spec.columns))
                 continue
-            value = " ".join(tokens[start:stop])
+            value = layout.separator.join(tokens[start:stop])
             if spec.bracketed:
                 if not (len(value) >= 2 and value[0] == "[" and value[-1] == "]"):
                     return Invalid("no_match", f"{spec.columns[0]} {value!r:.80} is not [...]")
@@ -150,8 +168,10 @@ class Spaced:
             out[name] = _nil(_unquoted(token, False))
         rest = rest[len(self.added) :]
         if self.has_new:
-            out[NEW_FIELDS] = " ".join(rest) if rest else None
-        when = out.get(layout.time)
+            rest = [f"{name}={out.get(name) or '-'}" for name in self.unknown] + rest
+            out[NEW_FIELDS] = layout.separator.join(rest) if rest else None
+        times = [out.get(c) for c in _columns(layout.time)]
+        when = "T".join(times) if None not in times else None  # type: ignore[arg-type]
         moment = self._time(when) if when is not None else None
         if moment is None:
             return Invalid(
@@ -165,6 +185,8 @@ class Spaced:
     def _time(self, text: str) -> datetime | None:
         if self.layout.time_format is None:
             return parse_timestamp(text)
+        if self.layout.time_format == "epoch":
+            return EPOCH + timedelta(seconds=int(text)) if _EPOCH_RE.match(text) else None
         try:
             parsed = datetime.strptime(text, self.layout.time_format)
         except ValueError:
@@ -183,7 +205,7 @@ class Spaced:
         if not n:
             return np.empty(0, np.int64), schema.empty_table()
         buf = np.frombuffer(text, np.uint8)
-        starts, ends, first, count = _tokens(buf, offsets)
+        starts, ends, first, count = _tokens(buf, offsets, self.layout)
         usable = np.ones(n, bool)
         try:
             text.decode()
@@ -191,6 +213,10 @@ class Spaced:
             usable = utf8_lines(text, offsets)[1]
         if b"\r" in text:
             usable &= buf[np.maximum(offsets[1:] - 2, 0)] != ord("\r")
+        if self.layout.comment:
+            usable &= buf[offsets[:-1]] != ord(self.layout.comment[0])
+        if self.header is not None:  # the header line is not a record: the reference says so
+            usable &= ~_equal_lines(text, offsets, self.header.encode())
         positions, tables = [], []
         for tokens in range(self.least, self.total + 1):
             where = np.flatnonzero((count == tokens) & usable)
@@ -237,7 +263,9 @@ class Spaced:
             value = _nulled(_gather(buf, lo, hi))
             for name, column in zip(spec.columns, self._split(spec, value), strict=True):
                 texts[name] = column
-        moment, time_ok = self._times(texts[layout.time], validator)
+        when = [texts[c] for c in _columns(layout.time)]
+        joined = when[0] if len(when) == 1 else pc.binary_join_element_wise(*when, "T")
+        moment, time_ok = self._times(joined, validator)
         ok &= time_ok
         columns = []
         for name, kind in self.columns:
@@ -249,6 +277,12 @@ class Spaced:
                 typed, certain = typed_column(texts[name], kind)
                 columns.append(typed)
                 ok &= certain
+            elif name == NEW_FIELDS and self.unknown:
+                named = [
+                    pc.binary_join_element_wise(f"{c}=", texts[c].fill_null("-"), "")
+                    for c in self.unknown
+                ]
+                columns.append(pc.binary_join_element_wise(*named, layout.separator))
             else:  # an added column or new_fields: no token left for them in these lines
                 columns.append(pa.nulls(n, schema.field(name).type))
         table = pa.Table.from_arrays(columns, schema=schema)
@@ -273,6 +307,11 @@ class Spaced:
         present = column.is_valid().to_numpy(zero_copy_only=False)
         if self.layout.time_format is None:
             micros, ok = _iso_micros(column.fill_null(""))
+        elif self.layout.time_format == "epoch":
+            ok = pc.match_substring_regex(column, _EPOCH).fill_null(False)
+            ok = ok.to_numpy(zero_copy_only=False)
+            digits = pc.if_else(pa.array(ok), column, "0").cast(pa.int64()).to_numpy()
+            micros = digits * 1_000_000
         else:
             micros, ok = RegexBulk._strptime(column, self.layout.time_format, 2000, present)
         low, high = _micros(validator.min_timestamp), _micros(validator.latest)
@@ -329,22 +368,73 @@ def _gather(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
     ).cast(pa.string())
 
 
-def _tokens(buf: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+def _equal_lines(text: bytes, offsets: np.ndarray, line: bytes) -> np.ndarray:
+    """Which lines of ``text`` are exactly ``line``."""
+    lengths = np.diff(offsets) - 1
+    out = np.zeros(len(lengths), bool)
+    for i in np.flatnonzero(lengths == len(line)).tolist():
+        out[i] = text[offsets[i] : offsets[i] + len(line)] == line
+    return out
+
+
+def _columns(time: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (time,) if isinstance(time, str) else time
+
+
+def _tokens(buf: np.ndarray, offsets: np.ndarray, layout: SpacedLayout) -> tuple[np.ndarray, ...]:
     """Every token of a batch: its start and end, and each line's first token and count.
 
-    A space is a cut when an even number of quotes came before it in its line. A line with an
-    odd number gets one more (virtual) quote at its newline, so the next line starts even.
+    A separator is a cut when an even number of quotes came before it in its line. A line with
+    an odd number gets one more (virtual) quote at its newline, so the next line starts even.
     """
-    quote = buf == _QUOTE
+    separator = buf == ord(layout.separator)
     newlines = offsets[1:] - 1
+    if not layout.quotes:
+        cuts = np.flatnonzero(separator | (buf == _NEWLINE))
+        first = np.searchsorted(cuts, offsets[:-1])
+        count = np.searchsorted(cuts, newlines, side="right") - first
+        return np.concatenate([[0], cuts[:-1] + 1]), cuts, first, count
+    quote = buf == _QUOTE
     before = np.concatenate([[0], np.cumsum(quote, dtype=np.int32)])
     odd = (before[newlines + 1] - before[offsets[:-1]]) % 2 == 1
     if odd.any():
         quote = quote.copy()
         quote[newlines[odd]] = True
     inside = np.bitwise_xor.accumulate(quote.view(np.uint8))
-    cuts = np.flatnonzero(((buf == _SPACE) & (inside == 0)) | (buf == _NEWLINE))
+    cuts = np.flatnonzero((separator & (inside == 0)) | (buf == _NEWLINE))
     starts = np.concatenate([[0], cuts[:-1] + 1])
     first = np.searchsorted(cuts, offsets[:-1])
     count = np.searchsorted(cuts, newlines, side="right") - first
     return starts, cuts, first, count
+
+
+class HeaderDriven:
+    """A log whose first lines name its fields (VPC Flow Logs' header, CloudFront's
+    ``#Fields:``): ``start`` reads them from the start of each object and the object is read by
+    the layout they give, so any custom field order and version works; fields a file lacks are
+    NULL, fields no column names are kept in ``new_fields``."""
+
+    def __init__(
+        self,
+        layout_for: Callable[[str | None], tuple[SpacedLayout, str | None]],
+        columns: list[tuple[str, str]],
+    ) -> None:
+        self.layout_for, self.columns = layout_for, columns
+        self.start(b"")
+
+    def start(self, head: bytes) -> None:
+        """Read the object's first bytes (decompressed) for its header."""
+        text = head.decode("utf-8", "replace").replace("\r\n", "\n")
+        layout, header = self.layout_for(text)
+        self.inner = Spaced(layout, self.columns)
+        self.inner.header = header
+
+    def decode(
+        self, line: bytes, upload: datetime | None = None
+    ) -> dict[str, Any] | Invalid | None:
+        return self.inner.decode(line, upload)
+
+    def decide_text(
+        self, text: bytes, offsets: np.ndarray, validator: TypedValidator
+    ) -> tuple[np.ndarray, pa.Table]:
+        return self.inner.decide_text(text, offsets, validator)

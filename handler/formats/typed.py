@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ TEXT_PATTERNS = {
     "double": r"^-?[0-9]{1,15}(?:\.[0-9]{1,15})?$",
     "float": r"^-?[0-9]{1,6}(?:\.[0-9]{1,6})?$",
     "boolean": r"^(?:true|false)$",
+    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
 }
 
 
@@ -65,7 +66,7 @@ class TypedValidator:
     """The reference of a typed format: its decoder, then each value checked as its column's type.
 
     Offers what the pipeline asks of a validator (``check``, ``upload``, ``refresh_clock``,
-    ``decode_many``); ``set_key`` is called per object, for the key columns.
+    ``decode_many``); ``start`` is called per object, for the key columns and headers.
     """
 
     def __init__(
@@ -75,8 +76,11 @@ class TypedValidator:
         min_timestamp: datetime,
         max_future: timedelta,
         decode_many: Callable[[bytes, datetime], list[Any]] | None = None,
+        begin: Callable[[bytes], None] | None = None,
     ) -> None:
         self.columns = tuple(columns)
+        self.begin = begin
+        self.started = ""
         self.converters = [(n, _converter(n, t)) for n, t in columns if n not in KEY_COLUMNS]
         self.decode = decode
         self.decode_many = decode_many
@@ -86,9 +90,16 @@ class TypedValidator:
         self.upload = self.latest - max_future
         self.keyed: dict[str, str | None] = dict.fromkeys(KEY_COLUMNS)
 
-    def set_key(self, key: str) -> None:
-        """The object being read: its key's account and region fill the key columns."""
+    def start(self, key: str, head: bytes, which: str = "") -> None:
+        """A new object (``which`` it is; the same again changes nothing): its key's account
+        and region fill the key columns, and a format whose first lines name its fields reads
+        them from ``head`` (its first bytes, decompressed)."""
+        if which and which == self.started:
+            return
+        self.started = which
         self.keyed = key_columns(key)
+        if self.begin is not None:
+            self.begin(head)
 
     def refresh_clock(self) -> None:
         self.latest = datetime.now(UTC).replace(tzinfo=None) + self.max_future
@@ -154,7 +165,10 @@ def typed_column(texts: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     if kind == "boolean":
         return pc.equal(texts, "true"), ok
     clean = pc.if_else(pa.array(ok), texts, pa.scalar(None, texts.type)) if not ok.all() else texts
-    return clean.cast(arrow), ok
+    try:
+        return clean.cast(arrow), ok
+    except pa.ArrowInvalid:  # an impossible date (2026-02-30): the reference says which
+        return pa.nulls(len(texts), arrow), ~texts.is_valid().to_numpy(zero_copy_only=False)
 
 
 def _converter(name: str, kind: str) -> Callable[[Any], Any]:
@@ -175,6 +189,13 @@ def _converter(name: str, kind: str) -> Callable[[Any], Any]:
                 return bad(value)
             if kind == "boolean":
                 return value == "true"
+            if kind == "date":
+                try:
+                    return date.fromisoformat(value)
+                except ValueError:
+                    return bad(value)
+            if kind == "float":  # stored as 32 bits: the value the file will hold
+                return float(np.float32(value))
             return float(value) if pa.types.is_floating(arrow) else int(value)
         try:
             pa.array([value], arrow)
