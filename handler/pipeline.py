@@ -287,6 +287,9 @@ class _Run:
         with self.source.open() as stream, _gc_paused():
             blocks = read_blocks(stream, cfg.read_bytes)
             pieces = decompressed(blocks, cfg.read_bytes, cfg.max_decompressed_bytes)
+            split = FORMATS[self.spec.format].split
+            if split is not None:  # one document of records: a line per record, streamed
+                pieces = split(pieces)
             if self.pipe.reader(self.spec).table != "processed":  # a typed format may need
                 first = next(pieces, b"")  # the object's first lines (a header)
                 self.head = first[:HEAD_BYTES] if type(first) is bytes else b""

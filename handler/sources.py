@@ -38,7 +38,8 @@ from .exceptions import ConfigError
 DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 FORMATS = (
     "ndjson", "logfmt", "combined", "common", "syslog", "cri", "otlp-json", "pattern",
-    "alb", "nlb", "elb", "s3-access", "vpc-flow", "cloudfront",
+    "alb", "nlb", "elb", "s3-access", "vpc-flow", "cloudfront", "cloudtrail", "waf",
+    "route53-resolver",
 )  # fmt: skip
 LEVEL_SCALES = ("pino", "syslog", "otel")
 STORED_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL")
@@ -279,6 +280,13 @@ AWS_SOURCES = (
         format="vpc-flow",
     ),
     source("aws-cloudfront", ("**/*.????-??-??-??.*.gz",), format="cloudfront"),
+    source("aws-cloudtrail", ("**/AWSLogs/**/CloudTrail/**.json.gz",), format="cloudtrail"),
+    source("aws-waf", ("**/AWSLogs/*/WAFLogs/**.log.gz",), format="waf"),
+    source(
+        "aws-route53-resolver",
+        ("**/AWSLogs/*/vpcdnsquerylogs/**.log.gz",),
+        format="route53-resolver",
+    ),
 )
 
 

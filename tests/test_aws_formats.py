@@ -3,6 +3,7 @@ with AWS's Athena columns; the bulk path held to the reference (fixtures: fixtur
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -270,3 +271,120 @@ def test_a_cloudfront_file_with_fewer_fields_is_read_by_its_own_fields_line(lake
     rows = lake.rows("cloudfront_logs")
     assert rows["status"].tolist() == [200, 200, 200, 502, 502, 502]
     assert rows["location"].isna().all()
+
+
+CT = f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2014/03/06/{ACCOUNT}_CloudTrail_{REGION}_"
+JSON_CASES = {
+    "cloudtrail-ec2": (f"{CT}20140306T2225Z_Mu0KsOhtH1ar15ZZ.json.gz", "cloudtrail_logs", 1),
+    "cloudtrail-keypair": (f"{CT}20140306T1715Z_Mu0KsOhtH1ar15ZY.json.gz", "cloudtrail_logs", 1),
+    "cloudtrail-error": (f"{CT}20160714T1920Z_Mu0KsOhtH1ar15ZX.json.gz", "cloudtrail_logs", 1),
+    "waf": (
+        f"AWSLogs/{ACCOUNT}/WAFLogs/{REGION}/STMTest/2019/12/13/23/40/"
+        f"{ACCOUNT}_waflogs_{REGION}_STMTest_20191213T2340Z_a1b2c3d4.log.gz", "waf_logs", 4,
+    ),
+    "route53": (
+        f"AWSLogs/{ACCOUNT}/vpcdnsquerylogs/vpc-thevpc/2023/09/11/"
+        f"{ACCOUNT}_vpcdnsquerylogs_vpc-thevpc_20230911T1905Z_5e6f7a8b.log.gz",
+        "route53_resolver_logs", 2,
+    ),
+}  # fmt: skip
+
+
+def _json_rows(lake: Lake, name: str) -> pd.DataFrame:
+    key, table, count = JSON_CASES[name]
+    suffix = ".json" if name.startswith("cloudtrail") else ".log"
+    lake.put(key, (FIXTURES / f"{name}{suffix}").read_bytes(), gz=True)
+    result = lake.pipeline().process_s3(RAW, key)
+    assert (result.status, result.valid, result.invalid) == ("processed", count, 0), result
+    return lake.rows(table)
+
+
+def test_cloudtrail_files_give_a_row_per_record_with_aws_columns(lake: Lake) -> None:
+    rows = _json_rows(lake, "cloudtrail-ec2")
+    row = rows.iloc[0]
+    assert (row.eventname, row.eventsource, row.awsregion) == (
+        "StartInstances", "ec2.amazonaws.com", "us-east-2",
+    )  # fmt: skip
+    assert row.useridentity["username"] == "Alice"  # matched regardless of case, as AWS's
+    assert row.useridentity["type"] == "IAMUser"
+    assert json.loads(row.requestparameters) == {
+        "instancesSet": {"items": [{"instanceId": "i-ebeaf9e2"}]}
+    }  # an object in a string column: its JSON text
+    assert row.event_time == datetime(2014, 3, 6, 21, 22, 54)
+    assert (row.log_account_id, row.log_region, row.source_line) == (ACCOUNT, REGION, 1)
+    error = _json_rows(lake, "cloudtrail-error").query("eventname == 'UpdateTrail'").iloc[0]
+    assert error.errorcode == "TrailNotFoundException" and pd.isna(error.responseelements)
+    key = _json_rows(lake, "cloudtrail-keypair").query("eventname == 'CreateKeyPair'").iloc[0]
+    assert key.useridentity["sessioncontext"]["attributes"]["mfaauthenticated"] == "false"
+    assert "<sensitiveDataRemoved>" in key.responseelements
+
+
+def test_waf_and_route53_records_keep_their_nested_fields(lake: Lake) -> None:
+    waf = _json_rows(lake, "waf").set_index("source_line")
+    assert waf.loc[1].httprequest["clientip"] == "1.1.1.1"
+    assert list(waf.loc[1].terminatingrulematchdetails[0]["matcheddata"]) == ["10", "AND", "1"]
+    assert waf.loc[3].rulegrouplist[0]["terminatingrule"]["ruleid"] == "RuleA-XSS"
+    assert (waf.loc[4].action, waf.loc[4].responsecodesent) == ("CAPTCHA", "405")
+    assert waf.loc[4].captcharesponse["failurereason"] == "TOKEN_MISSING"
+    assert waf.loc[1].event_time == datetime(2019, 12, 13, 23, 40, 12, 771000)
+    dns = _json_rows(lake, "route53").set_index("source_line")
+    assert (dns.loc[1].rcode, dns.loc[1].srcport, dns.loc[1].vpc_id) == (
+        "SERVFAIL",
+        38214,
+        "vpc-thevpc",
+    )
+    assert dns.loc[2].answers[0]["rdata"] == "5.6.7.8"
+    assert dns.loc[1].log_account_id == ACCOUNT and pd.isna(dns.loc[1].log_region)
+
+
+def _records(count: int) -> bytes:
+    one = json.loads((FIXTURES / "cloudtrail-keypair.json").read_text())["Records"][0]
+    body = ",".join(
+        json.dumps({**one, "eventID": f"id-{i}", "note": 'a "}, {" inside a string \\\\'})
+        for i in range(count)
+    )
+    return ('{"Records":[' + body + "]}").encode()
+
+
+@pytest.mark.parametrize("piece", [1, 7, 1000, 1 << 20])
+def test_the_records_of_one_document_are_cut_out_at_any_piece_size(piece: int) -> None:
+    """Records split the same however the stream is cut (a piece can end mid-escape)."""
+    from handler.formats.documents import splitter
+
+    text = _records(40)
+    pieces = [text[i : i + piece] for i in range(0, len(text), piece)]
+    lines = b"".join(splitter("Records")(pieces)).splitlines()
+    assert [json.loads(x)["eventID"] for x in lines] == [f"id-{i}" for i in range(40)]
+    assert all(json.loads(x)["note"] == 'a "}, {" inside a string \\\\' for x in lines)
+
+
+def test_a_truncated_cloudtrail_file_keeps_its_records_and_fails_the_cut_one(lake: Lake) -> None:
+    text = _records(3)
+    lake.put(JSON_CASES["cloudtrail-ec2"][0], text[: len(text) - 200], gz=True)
+    result = lake.pipeline().process_s3(RAW, JSON_CASES["cloudtrail-ec2"][0])
+    assert (result.valid, result.invalid, result.error_counts) == (2, 1, {"invalid_json": 1})
+
+
+def test_a_large_cloudtrail_file_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """200,000 records in one document (one 300 MB 'line'): each record is counted, and the
+    process never holds the file (its peak is far below the file's size)."""
+    import gzip
+    import subprocess
+    import sys
+
+    path = tmp_path / "trail.json.gz"
+    path.write_bytes(gzip.compress(_records(200_000), 1))
+    loglake = Path(sys.executable).parent / "loglake"
+    command = [str(loglake), "process", str(path), "--format", "cloudtrail", "--dry-run"]
+    # a small parent runs it, so the peak is loglake's own (a child forked from this test
+    # process would start with this process's memory)
+    measure = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", measure, *command], capture_output=True, text=True, check=True
+    )
+    assert "lines read 200,000 = valid 200,000 + invalid 0 + blank 0" in done.stdout
+    peak_mb = int(done.stdout.split()[-1])
+    assert peak_mb < 400, f"peak {peak_mb} MB"

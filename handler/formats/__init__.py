@@ -20,7 +20,21 @@ from ..ddl import TableDef
 from ..rules import FieldRule
 from ..sources import Source
 from ..verdicts import Decoded
-from . import access, cloudfront, cri, elb, logfmt, ndjson, otlp, pattern, s3access, syslog, vpc
+from . import (
+    access,
+    cloudfront,
+    cloudtrail,
+    cri,
+    elb,
+    logfmt,
+    ndjson,
+    otlp,
+    pattern,
+    s3access,
+    syslog,
+    vpc,
+    waf,
+)  # fmt: skip
 from .spaced import HeaderDriven, Spaced, SpacedLayout
 from .typed import TypedBulk, TypedValidator, format_columns
 
@@ -59,6 +73,9 @@ class Format:
     #: A typed format's engine over the table's columns: ``decode`` (the reference) and
     #: ``decide_text`` (the bulk path).
     engine: Callable[[list[tuple[str, str]]], Any] | None = None
+    #: Turns the object's decompressed pieces into lines of one record each, streamed (a
+    #: CloudTrail file's one document), before lines are cut.
+    split: Callable[[Any], Any] | None = None
 
 
 def _columnar(validator: Validator, extras: dict[str, str]) -> Any:
@@ -176,6 +193,34 @@ FORMATS: dict[str, Format] = {
         "1418530010 1418530070 ACCEPT OK",
         "vpc_flow_logs",
         "VPC Flow Logs, any version or field order (the header line), into vpc_flow_logs",
+    ),
+    "cloudtrail": Format(
+        "cloudtrail",
+        "CloudTrail log files, one row per record of Records (streamed), into cloudtrail_logs",
+        cloudtrail.EXAMPLE,
+        _unused,
+        _unused,
+        table="cloudtrail_logs",
+        engine=cloudtrail.ENGINE,
+        split=cloudtrail.SPLIT,
+    ),
+    "waf": Format(
+        "waf",
+        "AWS WAF web ACL logs (JSON lines), into waf_logs",
+        waf.WAF_EXAMPLE,
+        _unused,
+        _unused,
+        table="waf_logs",
+        engine=waf.WAF,
+    ),
+    "route53-resolver": Format(
+        "route53-resolver",
+        "Route 53 Resolver query logs (JSON lines), into route53_resolver_logs",
+        waf.ROUTE53_EXAMPLE,
+        _unused,
+        _unused,
+        table="route53_resolver_logs",
+        engine=waf.ROUTE53,
     ),
     "cloudfront": _headed(
         "cloudfront",

@@ -31,7 +31,7 @@ PIPELINE_COLUMNS = ("source_uri", "source_line", "ingested_at")
 KEY_COLUMNS = ("log_account_id", "log_region")
 #: Where unknown trailing fields are kept, as read (AWS adds fields; none is ever dropped).
 NEW_FIELDS = "new_fields"
-_KEY = re.compile(r"(?:^|/)AWSLogs/(?:o-[a-z0-9]+/)?(\d{12})/[^/]+/([a-z]{2}(?:-[a-z]+)+-\d)/")
+_KEY = re.compile(r"(?:^|/)AWSLogs/(?:o-[a-z0-9]+/)?(\d{12})/[^/]+/(?:([a-z]{2}(?:-[a-z]+)+-\d)/)?")
 #: The texts each type accepts (both paths): what Arrow's cast reads exactly as Python does.
 TEXT_PATTERNS = {
     "bigint": r"^-?[0-9]{1,18}$",
