@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from handler.ddl import SYMLINK_INPUT
-from handler.parquet import ARROW_TYPES
+from handler.parquet import arrow_type
 
 from .queries import QueryError, SavedQuery, to_qmark
 
@@ -316,11 +316,13 @@ def _schema(meta: dict[str, Any]) -> pa.Schema:
     fields = []
     for column in columns:
         type_ = column["Type"].replace(" ", "").lower()
-        if type_ not in ARROW_TYPES:
+        try:
+            kind = arrow_type(type_)
+        except ValueError:
             raise QueryError(
                 f"the local engine cannot read column {column['Name']} of type {type_}"
-            )
-        fields.append(pa.field(column["Name"], ARROW_TYPES[type_]))
+            ) from None
+        fields.append(pa.field(column["Name"], kind))
     return pa.schema(fields + list(PSEUDO_COLUMNS))
 
 

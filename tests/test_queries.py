@@ -475,3 +475,103 @@ def test_output_spells_every_value_one_way(fixture_lake: LocalEngine) -> None:
     table = CliRunner().invoke(main, ["query", "latest_errors"]).output
     assert max(len(line) for line in table.splitlines()) < 200
     assert "..." in table  # the raw line was cut for the terminal, not in csv/json
+
+
+@pytest.fixture
+def aws_lake(served_lake: Lake) -> LocalEngine:
+    """AWS's published log samples, under AWS's key layouts, through the real handler path."""
+    from .test_aws_formats import CASES, FIXTURES, JSON_CASES
+
+    pipeline = served_lake.pipeline()
+    for kind, (key, *_) in CASES.items():
+        served_lake.put(key, (FIXTURES / f"{kind}.log").read_bytes(), gz=key.endswith(".gz"))
+        assert pipeline.process_s3(RAW, key).invalid == 0
+    for name, (key, *_) in JSON_CASES.items():
+        suffix = ".json" if name.startswith("cloudtrail") else ".log"
+        served_lake.put(key, (FIXTURES / f"{name}{suffix}").read_bytes(), gz=True)
+        assert pipeline.process_s3(RAW, key).invalid == 0
+    return LocalEngine(served_lake.session, "log_analytics_db")
+
+
+ALL_DAYS = {"start": "2000-01-01", "end": "2030-01-01"}
+
+
+def test_alb_requests_by_client(aws_lake: LocalEngine) -> None:
+    rows = run(aws_lake, "alb_requests_by_client", **ALL_DAYS, n="3")
+    assert rows == [  # the ALB fixture's 13 lines: 5 GETs from 192.168.131.39...
+        {"count": 5, "request_verb": "GET", "client_ip": "192.168.131.39"},
+        {"count": 2, "request_verb": "GET", "client_ip": "10.0.0.140"},
+        {
+            "count": 2,
+            "request_verb": "POST",
+            "client_ip": "2601:6bbc:c529:9dad:6bbc:c529:9dad:6bbc",
+        },
+    ]
+
+
+def test_alb_status_over_time(aws_lake: LocalEngine) -> None:
+    rows = run(aws_lake, "alb_status_over_time", **ALL_DAYS)
+    assert [(r["hour"][:13], r["status_class"], r["requests"]) for r in rows] == [
+        ("2018-07-02T22", "1xx", 2),  # the WebSocket upgrades
+        ("2018-07-02T22", "2xx", 4),
+        ("2018-11-30T22", "2xx", 1),
+        ("2018-11-30T22", "5xx", 1),  # the Lambda's invalid response
+        ("2021-03-16T20", "2xx", 3),
+        ("2021-03-17T18", "4xx", 1),
+        ("2021-03-18T04", "4xx", 1),
+    ]
+    assert (rows[1]["p50"], rows[1]["p99"]) == (0.002, 0.048)
+    assert rows[5]["p99"] == -1.0  # ALB writes -1 when the request never reached a target
+
+
+def test_vpc_rejected_tcp_by_port(aws_lake: LocalEngine) -> None:
+    assert run(aws_lake, "vpc_rejected_tcp_by_port", **ALL_DAYS) == [
+        {"dstport": 80, "flows": 1},
+        {"dstport": 3389, "flows": 1},
+    ]
+
+
+def test_cloudtrail_api_errors_by_user(aws_lake: LocalEngine) -> None:
+    assert run(aws_lake, "cloudtrail_api_errors_by_user", **ALL_DAYS) == [
+        {
+            "user_arn": "arn:aws:iam::123456789012:user/Alice",
+            "eventname": "UpdateTrail",
+            "errorcode": "TrailNotFoundException",
+            "calls": 1,
+        }
+    ]
+
+
+def test_cloudfront_bytes_by_day_and_edge(aws_lake: LocalEngine) -> None:
+    assert run(aws_lake, "cloudfront_bytes_by_day_and_edge", **ALL_DAYS) == [
+        {"day": "2019-12-04", "location": "LAX1", "requests": 3, "bytes": 1176},
+        {"day": "2019-12-13", "location": "SEA19-C1", "requests": 2, "bytes": 1800},
+        {"day": "2019-12-13", "location": "SEA19-C2", "requests": 1, "bytes": 900},
+    ]
+
+
+def test_s3_access_by_requester(aws_lake: LocalEngine) -> None:
+    rows = run(aws_lake, "s3_access_by_requester", **ALL_DAYS)
+    assert {r["requester"] for r in rows} == {
+        "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+    }
+    assert [(r["operation"], r["requests"]) for r in rows] == [
+        ("REST.GET.VERSIONING", 2),
+        ("REST.GET.BUCKETPOLICY", 1),
+        ("REST.GET.LOGGING_STATUS", 1),
+        ("REST.PUT.OBJECT", 1),
+    ]
+
+
+def test_waf_blocked_by_rule(aws_lake: LocalEngine) -> None:
+    assert run(aws_lake, "waf_blocked_by_rule", **ALL_DAYS) == [
+        {"terminatingruleid": "RG-Reference", "country": "US", "blocked": 1},
+        {"terminatingruleid": "STMTest_SQLi_XSS", "country": "AU", "blocked": 1},
+    ]
+
+
+def test_route53_queries_by_name(aws_lake: LocalEngine) -> None:
+    assert run(aws_lake, "route53_queries_by_name", **ALL_DAYS) == [
+        {"query_name": "ec2messages.us-east-1.amazonaws.com.", "rcode": "NOERROR", "queries": 1},
+        {"query_name": "preprod-dmz.example.com.", "rcode": "SERVFAIL", "queries": 1},
+    ]
