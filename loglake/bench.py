@@ -32,8 +32,9 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from . import bench_lake
+from . import bench_alb, bench_lake
 
 WORK = Path(".bench")
 LEVELS = ["INFO"] * 6 + ["DEBUG"] * 2 + ["WARN", "ERROR"]
@@ -316,6 +317,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--lake-objects", type=int, default=480, help="small objects of the lake part (0: skip)"
     )
+    parser.add_argument(
+        "--alb-lines", type=int, default=1_000_000, help="lines of the ALB corpus (0: skip)"
+    )
     args = parser.parse_args(argv)
     WORK.mkdir(exist_ok=True)
     data = WORK / f"bench-{args.lines}.ndjson"
@@ -377,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
                 loglake(f", bomb of {args.newlines_gb:g} GiB of newlines", path, "1", False)
             )
         lake = bench_lake.run(endpoint, data, args.lake_objects) if args.lake_objects else None
+        alb = _alb(args.alb_lines, cpus, loglake_env(endpoint)) if args.alb_lines else None
     finally:
         moto.terminate()
         moto.wait()
@@ -390,6 +395,30 @@ def main(argv: list[str] | None = None) -> None:
     report_bombs(bombs)
     if lake:
         bench_lake.report(lake, args.lake_objects)
+    if alb:
+        bench_alb.report(*alb)
+
+
+def _alb(lines: int, cpus: int, env: dict[str, str]) -> tuple[Any, ...]:
+    """The ALB part: loglake and DuckDB on the same generated corpus, and their counts."""
+    path = WORK / f"alb-{lines}.log"
+    print(f"generating {path} ...", file=sys.stderr)
+    bad = bench_alb.generate(path, lines)
+    process = [sys.executable, "-m", "loglake.cli", "process", "--format", "alb"]
+    env = env | {"WORKERS": str(cpus)}
+    ours = run(
+        f"loglake process --format alb ({cpus} workers)",
+        [*process, str(alias(path, "alb-t"))],
+        env,
+        again=[*process, str(alias(path, "alb-m"))],
+    ) | {"cores": cpus}
+    duck_argv = [sys.executable, "-c", bench_alb.DUCKDB, str(path), str(WORK / "alb-duckdb")]
+    duck = run("duckdb read_csv -> typed Parquet by day", duck_argv, again=duck_argv)
+    counts = (
+        bench_alb.loglake_counts(alias(path, "alb-c"), env),
+        bench_alb.duckdb_counts(path, WORK / "alb-duckdb"),
+    )
+    return [ours, duck], path.stat().st_size / 1e6, lines, bad, cpus, counts
 
 
 MB = 1024 * 1024

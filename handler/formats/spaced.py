@@ -142,6 +142,11 @@ class Spaced:
         layout = self.layout
         if text == self.header or (layout.comment and text.startswith(layout.comment)):
             return None
+        if layout.quotes and text.count('"') % 2:
+            return Invalid(
+                "no_match",
+                f"a double quote is never closed (a cut-off {layout.name} line?): {text[-60:]!r}",
+            )
         tokens = split_tokens(text, layout.separator, layout.quotes)
         if len(tokens) < self.least:
             return Invalid(
@@ -205,12 +210,12 @@ class Spaced:
         if not n:
             return np.empty(0, np.int64), schema.empty_table()
         buf = np.frombuffer(text, np.uint8)
-        starts, ends, first, count = _tokens(buf, offsets, self.layout)
-        usable = np.ones(n, bool)
+        starts, ends, first, count, odd = _tokens(buf, offsets, self.layout)
+        usable = ~odd  # a quote never closed: the reference says why
         try:
             text.decode()
         except UnicodeDecodeError:
-            usable = utf8_lines(text, offsets)[1]
+            usable &= utf8_lines(text, offsets)[1]
         if b"\r" in text:
             usable &= buf[np.maximum(offsets[1:] - 2, 0)] != ord("\r")
         if self.layout.comment:
@@ -393,7 +398,7 @@ def _tokens(buf: np.ndarray, offsets: np.ndarray, layout: SpacedLayout) -> tuple
         cuts = np.flatnonzero(separator | (buf == _NEWLINE))
         first = np.searchsorted(cuts, offsets[:-1])
         count = np.searchsorted(cuts, newlines, side="right") - first
-        return np.concatenate([[0], cuts[:-1] + 1]), cuts, first, count
+        return np.concatenate([[0], cuts[:-1] + 1]), cuts, first, count, np.zeros(len(first), bool)
     quote = buf == _QUOTE
     before = np.concatenate([[0], np.cumsum(quote, dtype=np.int32)])
     odd = (before[newlines + 1] - before[offsets[:-1]]) % 2 == 1
@@ -405,7 +410,7 @@ def _tokens(buf: np.ndarray, offsets: np.ndarray, layout: SpacedLayout) -> tuple
     starts = np.concatenate([[0], cuts[:-1] + 1])
     first = np.searchsorted(cuts, offsets[:-1])
     count = np.searchsorted(cuts, newlines, side="right") - first
-    return starts, cuts, first, count
+    return starts, cuts, first, count, odd
 
 
 class HeaderDriven:
