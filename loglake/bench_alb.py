@@ -162,7 +162,7 @@ def loglake_counts(path: Path, env: dict[str, str]) -> tuple[int, int]:
         check=True,
         env=env,
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout[done.stdout.index("{") :])
     return int(result["valid"]), int(result["invalid"])
 
 

@@ -11,8 +11,8 @@ order, the columns declared in the table's ``glue_ddl`` file that the layout doe
 one, ``catalog apply``, ``reprocess --stale-only``), and what remains is kept as read in
 ``new_fields``. Nothing a line holds is dropped.
 
-The bulk path finds every token of a batch at once with numpy (a quote's parity marks the
-spaces inside quotes), gathers each field's bytes into an Arrow column and types it; it keeps a
+The bulk path finds every token of a batch at once with numpy (the count of quotes before a
+space says whether it is inside quotes), gathers each field's bytes into an Arrow column and types it; it keeps a
 line only when every value is certain (``typed.typed_column``) and leaves the rest to the
 reference, which ``tests/test_aws_formats.py`` holds it to.
 """
@@ -265,7 +265,7 @@ class Spaced:
                     (hi - lo >= 2) & (buf[lo] == _QUOTE) & (buf[np.maximum(hi - 1, 0)] == _QUOTE)
                 )
                 lo, hi = lo + quoted, hi - quoted
-            value = _nulled(_gather(buf, lo, hi))
+            value = _gather(buf, lo, hi)
             for name, column in zip(spec.columns, self._split(spec, value), strict=True):
                 texts[name] = column
         when = [texts[c] for c in _columns(layout.time)]
@@ -356,20 +356,17 @@ def _blank_nulled(column: pa.Array) -> pa.Array:
     return pc.if_else(empty, pa.scalar(None, pa.string()), column)
 
 
-def _nulled(column: pa.Array) -> pa.Array:
-    """``-`` as NULL."""
-    return pc.if_else(pc.equal(column, "-").fill_null(True), pa.scalar(None, pa.string()), column)
-
-
 def _gather(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
-    """The bytes ``buf[lo:hi]`` of each row as one string array (the text is UTF-8 here)."""
-    lengths = np.maximum(hi - lo, 0)
+    """The bytes ``buf[lo:hi]`` of each row as one string array (the text is UTF-8 here), a
+    ``-`` as NULL (found here, on the bytes, rather than by comparing texts after)."""
+    nil = (hi - lo == 1) & (buf[np.minimum(lo, len(buf) - 1)] == ord("-"))
+    lengths = np.where(nil, 0, np.maximum(hi - lo, 0))
     offsets = np.zeros(len(lo) + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
     index = np.repeat(lo - offsets[:-1], lengths) + np.arange(offsets[-1])
-    data = buf[index]
+    valid = pa.py_buffer(np.packbits(~nil, bitorder="little")) if nil.any() else None
     return pa.LargeStringArray.from_buffers(
-        len(lo), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
+        len(lo), pa.py_buffer(offsets), pa.py_buffer(buf[index].tobytes()), valid
     ).cast(pa.string())
 
 
@@ -387,26 +384,27 @@ def _columns(time: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _tokens(buf: np.ndarray, offsets: np.ndarray, layout: SpacedLayout) -> tuple[np.ndarray, ...]:
-    """Every token of a batch: its start and end, and each line's first token and count.
+    """Every token of a batch: its start and end, each line's first token and count, and which
+    lines leave a quote open.
 
-    A separator is a cut when an even number of quotes came before it in its line. A line with
-    an odd number gets one more (virtual) quote at its newline, so the next line starts even.
+    A separator is a cut when an even number of quotes came before it in its line: found from
+    the positions of the separators and the quotes alone (a line with an odd number of quotes
+    gets one more, virtual, at its newline, so the next line starts even).
     """
-    separator = buf == ord(layout.separator)
     newlines = offsets[1:] - 1
-    if not layout.quotes:
-        cuts = np.flatnonzero(separator | (buf == _NEWLINE))
-        first = np.searchsorted(cuts, offsets[:-1])
-        count = np.searchsorted(cuts, newlines, side="right") - first
-        return np.concatenate([[0], cuts[:-1] + 1]), cuts, first, count, np.zeros(len(first), bool)
-    quote = buf == _QUOTE
-    before = np.concatenate([[0], np.cumsum(quote, dtype=np.int32)])
-    odd = (before[newlines + 1] - before[offsets[:-1]]) % 2 == 1
-    if odd.any():
-        quote = quote.copy()
-        quote[newlines[odd]] = True
-    inside = np.bitwise_xor.accumulate(quote.view(np.uint8))
-    cuts = np.flatnonzero((separator & (inside == 0)) | (buf == _NEWLINE))
+    separators = np.flatnonzero(buf == ord(layout.separator))
+    odd = np.zeros(len(newlines), bool)
+    if layout.quotes:
+        quotes = np.flatnonzero(buf == _QUOTE)
+        per_line = np.searchsorted(quotes, offsets[1:]) - np.searchsorted(quotes, offsets[:-1])
+        odd = per_line % 2 == 1
+        if odd.any():
+            quotes = np.sort(np.concatenate([quotes, newlines[odd]]))
+        separators = separators[np.searchsorted(quotes, separators) % 2 == 0]
+    cut = np.zeros(len(buf), bool)
+    cut[separators] = True
+    cut[newlines] = True
+    cuts = np.flatnonzero(cut)
     starts = np.concatenate([[0], cuts[:-1] + 1])
     first = np.searchsorted(cuts, offsets[:-1])
     count = np.searchsorted(cuts, newlines, side="right") - first
