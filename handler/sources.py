@@ -39,7 +39,7 @@ DEFAULT_SUFFIXES = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjso
 FORMATS = (
     "ndjson", "logfmt", "combined", "common", "syslog", "cri", "otlp-json", "pattern",
     "alb", "nlb", "elb", "s3-access", "vpc-flow", "cloudfront", "cloudtrail", "waf",
-    "route53-resolver",
+    "route53-resolver", "cloudwatch-firehose", "cloudwatch-export",
 )  # fmt: skip
 LEVEL_SCALES = ("pino", "syslog", "otel")
 STORED_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL")
@@ -205,7 +205,7 @@ def _build(label: str, table: Mapping[str, Any]) -> Source:
     if pattern is not None:
         _check_regex(label, "pattern", pattern, need_groups=True)
     if values["multiline"] is not None:
-        if fmt != "pattern":
+        if fmt not in ("pattern", "cloudwatch-export"):
             raise ConfigError(
                 f'{label}: multiline works with format = "pattern" (the pattern reads a '
                 "record's first line; the other lines continue its message)"
@@ -286,6 +286,19 @@ AWS_SOURCES = (
         "aws-route53-resolver",
         ("**/AWSLogs/*/vpcdnsquerylogs/**.log.gz",),
         format="route53-resolver",
+    ),
+    source(  # <stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>, as Firehose names what it writes
+        "aws-cloudwatch-firehose",
+        ("**/*-?-????-??-??-??-??-??-????????-????-????-????-????????????",),
+        format="cloudwatch-firehose",
+        default_level="INFO",
+    ),
+    source(  # <prefix>/<export task id>/<log stream>/000000.gz
+        "aws-cloudwatch-export",
+        ("**/????????-????-????-????-????????????/**/??????.gz",),
+        format="cloudwatch-export",
+        default_level="INFO",
+        multiline=r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ",
     ),
 )
 

@@ -388,3 +388,103 @@ def test_a_large_cloudtrail_file_streams_in_bounded_memory(tmp_path: Path) -> No
     assert "lines read 200,000 = valid 200,000 + invalid 0 + blank 0" in done.stdout
     peak_mb = int(done.stdout.split()[-1])
     assert peak_mb < 400, f"peak {peak_mb} MB"
+
+
+FIREHOSE = (
+    "firehose/2020/09/14/19/logs-stream-1-2020-09-14-19-09-29-0b1d2c3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
+)
+#: The subscription message of vectordotdev/vrl's parse_aws_cloudwatch_log_subscription_message
+#: example, and the health check CloudWatch Logs sends a new destination.
+DATA_MESSAGE = {
+    "messageType": "DATA_MESSAGE",
+    "owner": "111111111111",
+    "logGroup": "test",
+    "logStream": "test",
+    "subscriptionFilters": ["Destination"],
+    "logEvents": [
+        {
+            "id": "35683658089614582423604394983260738922885519999578275840",
+            "timestamp": 1600110569039,
+            "message": '{"bytes":26780,"datetime":"14/Sep/2020:11:45:41-0400","host":'
+            '"157.130.216.193","method":"PUT","protocol":"HTTP/1.0","referer":'
+            '"https://www.principalcross-platform.io/markets/ubiquitous","request":'
+            '"/expedite/convergence","source_type":"stdin","status":301,"user-identifier":"-"}',
+        }
+    ],
+}
+CONTROL_MESSAGE = {
+    "messageType": "CONTROL_MESSAGE",
+    "owner": "CloudwatchLogs",
+    "logGroup": "",
+    "logStream": "",
+    "subscriptionFilters": [],
+    "logEvents": [
+        {
+            "id": "",
+            "timestamp": 1600110569000,
+            "message": "CWL CONTROL MESSAGE: Checking health of destination Firehose.",
+        }
+    ],
+}
+
+
+def test_cloudwatch_logs_through_firehose_give_a_row_per_log_event(lake: Lake) -> None:
+    """Three gzip members of objects back to back: the control message dropped, a Lambda's
+    JSON log line read with its own level and time, a text line given the event's time."""
+    import gzip
+
+    lambda_lines = (FIXTURES.parent / "producers" / "powertools-python.jsonl").read_text()
+    lambda_group = {
+        **DATA_MESSAGE,
+        "logGroup": "/aws/lambda/payment",
+        "logStream": "2021/05/03/[$LATEST]abc",
+        "logEvents": [
+            {"id": "1", "timestamp": 1620042432494, "message": line}
+            for line in lambda_lines.splitlines()
+        ]
+        + [{"id": "2", "timestamp": 1620042432600, "message": "START RequestId: 8f5a Version: 1"}],
+    }
+    members = [
+        gzip.compress(json.dumps(CONTROL_MESSAGE).encode()),
+        gzip.compress((json.dumps(DATA_MESSAGE) + json.dumps(lambda_group)).encode()),
+        gzip.compress(json.dumps(DATA_MESSAGE, indent=2).encode()),
+    ]
+    lake.put(FIREHOSE, b"".join(members))
+    result = lake.pipeline().process_s3(RAW, FIREHOSE)
+    events = 2 + len(lambda_group["logEvents"])
+    # vrl's example message carries its own time, in a form the JSON rules do not read: the
+    # record's verdict, not the CloudWatch timestamp in its place (time_format would read it)
+    assert (result.format, result.valid, result.invalid, result.lines_read) == (
+        "cloudwatch-firehose", events - 2, 2, events,
+    )  # fmt: skip
+    assert result.error_counts == {"bad_timestamp": 2}
+    rows = lake.rows().set_index("source_line")
+    powertools = rows.loc[2]
+    assert (powertools.level, powertools.message) == ("INFO", "Collecting payment")
+    assert dict(powertools.attributes)["logGroup"] == "/aws/lambda/payment"
+    start = rows.loc[events - 1]
+    assert (start.level, start.message) == ("INFO", "START RequestId: 8f5a Version: 1")
+    assert start.event_time == datetime(2021, 5, 3, 11, 47, 12, 600000)  # the event's time
+    assert not any("CONTROL MESSAGE" in m for m in rows["message"])
+
+
+def test_a_cloudwatch_export_joins_continuation_lines(lake: Lake) -> None:
+    """Export task output: <ISO time> <message>; a traceback's lines are one record."""
+    key = "exports/2f7d3a1e-1b2c-4d5e-8f90-a1b2c3d4e5f6/2024/01/31/[$LATEST]abc/000000.gz"
+    text = (
+        "2024-01-31T12:00:00.000Z START RequestId: 8f5a Version: $LATEST\n"
+        "2024-01-31T12:00:00.120Z [ERROR] ZeroDivisionError: division by zero\n"
+        "Traceback (most recent call last):\n"
+        '  File "/var/task/app.py", line 3, in handler\n'
+        "2024-01-31T12:00:00.130Z END RequestId: 8f5a\n"
+        "2024-01-31T12:00:00.130Z REPORT RequestId: 8f5a Duration: 2.21 ms\n"
+    )  # the Lambda runtime's own lines, as an export writes them
+    lake.put(key, text, gz=True)
+    result = lake.pipeline().process_s3(RAW, key)
+    assert (result.format, result.valid, result.invalid, result.physical_lines) == (
+        "cloudwatch-export", 4, 0, 6,
+    )  # fmt: skip
+    rows = lake.rows().set_index("source_line")
+    assert rows.loc[2].message.endswith("line 3, in handler")
+    assert rows.loc[2].event_time == datetime(2024, 1, 31, 12, 0, 0, 120000)
+    assert (rows.loc[1].level, rows.loc[5].message) == ("INFO", "END RequestId: 8f5a")

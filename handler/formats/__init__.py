@@ -24,6 +24,7 @@ from . import (
     access,
     cloudfront,
     cloudtrail,
+    cloudwatch,
     cri,
     elb,
     logfmt,
@@ -179,6 +180,24 @@ FORMATS: dict[str, Format] = {
         "2005-03-19 15:10:26,618 INFO [main] com.example.App - started",
         pattern.decoder,
         pattern.Bulk,
+    ),
+    "cloudwatch-firehose": Format(
+        "cloudwatch-firehose",
+        "CloudWatch Logs through a subscription and Firehose: a row per log event, each "
+        "message read as its logger's (JSON) or as text",
+        '{"messageType":"DATA_MESSAGE","logGroup":"/aws/lambda/f","logStream":"s",'
+        '"logEvents":[{"id":"1","timestamp":1600110569039,"message":"started"}]}',
+        lambda source: ndjson.decode,
+        _columnar,
+        "json",
+        split=cloudwatch.SPLIT,
+    ),
+    "cloudwatch-export": Format(
+        "cloudwatch-export",
+        "CloudWatch Logs export task output: <ISO time> <message>, continuation lines joined",
+        cloudwatch.EXPORT.example,
+        cloudwatch.export,
+        cloudwatch.export_bulk,
     ),
     "alb": _spaced(elb.ALB, "alb_logs", "Application Load Balancer access logs, into alb_logs"),
     "nlb": _spaced(elb.NLB, "nlb_logs", "Network Load Balancer TLS access logs, into nlb_logs"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,14 +34,29 @@ def splitter(key: str) -> Any:
     start = re.compile(rb'\s*\{\s*"' + re.escape(key.encode()) + rb'"\s*:\s*\[')
 
     def split(pieces: Iterable[Any]) -> Iterator[Any]:
-        return _Split(start).run(pieces)
+        return _Split(start, 3, _line).run(pieces)
 
     return split
 
 
+def objects(first_key: str, each: Callable[[bytes], bytes]) -> Any:
+    """The splitter of objects written back to back (``{...}{...}``, CloudWatch Logs through
+    Firehose) whose first key is ``first_key``: ``each`` turns one object into its lines."""
+    start = re.compile(rb'\s*\{\s*"' + re.escape(first_key.encode()) + rb'"\s*:')
+
+    def split(pieces: Iterable[Any]) -> Iterator[Any]:
+        return _Split(start, 1, each).run(pieces)
+
+    return split
+
+
+def _line(record: bytes) -> bytes:
+    return record + b"\n"
+
+
 class _Split:
-    def __init__(self, start: re.Pattern[bytes]) -> None:
-        self.start = start
+    def __init__(self, start: re.Pattern[bytes], depth: int, each: Callable[[bytes], bytes]):
+        self.start, self.at, self.each = start, depth, each
         self.in_string = 0
         self.backslashes = 0  # the length of the backslash run the last piece ended with
         self.depth = 0
@@ -66,7 +81,7 @@ class _Split:
         for piece in itertools.chain([start], rest, stream):
             if type(piece) is not bytes:  # a read failure: the record it cut is passed on
                 if self.partial:
-                    yield b"".join(self.partial) + b"\n"
+                    yield self.each(b"".join(self.partial))
                     self.partial = []
                 yield piece
                 continue
@@ -74,7 +89,7 @@ class _Split:
             if out:
                 yield out
         if self.partial:
-            yield b"".join(self.partial) + b"\n"
+            yield self.each(b"".join(self.partial))
 
     def scan(self, piece: bytes) -> bytes:
         """The records that end in this piece, one per line; an unfinished one is kept."""
@@ -91,13 +106,13 @@ class _Split:
         opens = _OPEN[buf] & outside
         closes = _CLOSE[buf] & outside
         depth = self.depth + np.cumsum(opens.astype(np.int8) - closes, dtype=np.int32)
-        starts = np.flatnonzero(opens & (depth == 3))
-        ends = np.flatnonzero(closes & (depth == 2)) + 1
+        starts = np.flatnonzero(opens & (depth == self.at))
+        ends = np.flatnonzero(closes & (depth == self.at - 1)) + 1
         # carry the state on
         self.in_string = int(inside[-1]) if n else self.in_string
         trailing = n - 1 - int(last_other[-1]) if n else 0
         self.backslashes = trailing + (self.backslashes if n and last_other[-1] < 0 else 0)
-        was_open = self.depth >= 3
+        was_open = self.depth >= self.at
         self.depth = int(depth[-1]) if n else self.depth
         text = buf.copy()
         text[((buf == 10) | (buf == 13)) & outside] = ord(" ")
@@ -107,11 +122,11 @@ class _Split:
             if not len(ends):
                 self.partial.append(data)
                 return b""
-            out.append(b"".join(self.partial) + data[: ends[0]] + b"\n")
+            out.append(self.each(b"".join(self.partial) + data[: ends[0]]))
             self.partial = []
             ends = ends[1:]
         for start, end in zip(starts, ends, strict=False):
-            out.append(data[start:end] + b"\n")
+            out.append(self.each(data[start:end]))
         if len(starts) > len(ends):
             self.partial = [data[starts[len(ends)] :]]
         return b"".join(out)

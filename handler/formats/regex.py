@@ -74,8 +74,10 @@ class Layout:
         if not isinstance(text, str):
             return text
         first, joined, rest = text.partition("\n")  # a multi-line record (``records.py``)
+        if joined:  # its first line's CR (``text_of`` took only the record's last one)
+            first = first.removesuffix("\r")
         for expression in self.compiled:
-            found = expression.fullmatch(first.removesuffix("\r"))
+            found = expression.fullmatch(first)
             if found is not None:
                 fields = self.fields(found.groupdict(), upload)
                 if joined:
