@@ -44,14 +44,13 @@ from .parse import (
 from .partition import partitions_for
 from .records import records
 from .sink import SORT_KEYS, Sink, preload_pandas
+from .sniff import HEAD_BYTES, recognise
 from .source import SourceObject, s3_object
 from .sources import DEFAULT, Source
 from .validate import STANDARD_COLUMNS, Invalid, Row
 from .workers import fan_out, fresh_session
 
 SAMPLE_ERRORS = 10
-#: How much of an object's start a typed format is shown for its header lines.
-HEAD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -177,13 +176,10 @@ class Pipeline:
 
     def process_s3(self, bucket: str, key: str) -> Result:
         """Process the current version of ``s3://bucket/key`` (skip it if it is gone)."""
-        spec = self.source_for(key)
-        if spec is None:
-            return Result(f"s3://{bucket}/{key}", "", "unmatched")
         source = s3_object(self.s3, bucket, key)
         if source is None:
             return Result(f"s3://{bucket}/{key}", "", "missing")
-        return self.process(source, spec=spec)
+        return self.process(source)
 
     def process(
         self, source: SourceObject, dry_run: bool = False, spec: Source | None = None
@@ -191,7 +187,7 @@ class Pipeline:
         """Process one object (read by ``spec``, or the source its key matches); with
         ``dry_run`` validate and count only, writing nothing."""
         started = time.monotonic()
-        spec = spec or self.source_for(source.key)
+        spec = spec or self.source_for(source.key) or _recognised(source)
         if spec is None:
             return Result(source.uri, source.version, "unmatched")
         reader = self.reader(spec)
@@ -225,6 +221,12 @@ class Pipeline:
         result = made[0] if outcome == "processed" else replace(made[0], status=outcome, files=[])
         result.seconds = round(time.monotonic() - started, 3)
         return result
+
+
+def _recognised(source: SourceObject) -> Source | None:
+    """The built-in AWS source an object no glob matched starts like (``sniff.py``)."""
+    with source.open() as stream:
+        return recognise(stream.read(HEAD_BYTES))
 
 
 def _result(

@@ -488,3 +488,28 @@ def test_a_cloudwatch_export_joins_continuation_lines(lake: Lake) -> None:
     assert rows.loc[2].message.endswith("line 3, in handler")
     assert rows.loc[2].event_time == datetime(2024, 1, 31, 12, 0, 0, 120000)
     assert (rows.loc[1].level, rows.loc[5].message) == ("INFO", "END RequestId: 8f5a")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "fmt"),
+    [
+        ("alb.log", "alb"),
+        ("nlb.log", "nlb"),
+        ("s3-access.log", "s3-access"),
+        ("cloudfront.log", "cloudfront"),
+        ("vpc-v5.log", "vpc-flow"),
+        ("cloudtrail-error.json", "cloudtrail"),
+    ],
+)
+def test_an_object_whose_key_says_nothing_is_told_by_its_first_bytes(
+    lake: Lake, fixture: str, fmt: str
+) -> None:
+    key = f"uploads/by-hand/{fixture}.data"  # no glob matches it
+    lake.put(key, (FIXTURES / fixture).read_bytes(), gz=True)
+    result = lake.pipeline().process_s3(RAW, key)
+    assert (result.status, result.format, result.invalid) == ("processed", fmt, 0)
+
+
+def test_an_object_nothing_recognises_is_skipped_as_unmatched(lake: Lake) -> None:
+    lake.put("notes/readme.txt", "these are my notes\n")
+    assert lake.pipeline().process_s3(RAW, "notes/readme.txt").status == "unmatched"

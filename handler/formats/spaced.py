@@ -173,7 +173,7 @@ class Spaced:
             out[name] = _nil(_unquoted(token, False))
         rest = rest[len(self.added) :]
         if self.has_new:
-            rest = [f"{name}={out.get(name) or '-'}" for name in self.unknown] + rest
+            rest = [f"{name}={_dash(out.get(name))}" for name in self.unknown] + rest
             out[NEW_FIELDS] = layout.separator.join(rest) if rest else None
         times = [out.get(c) for c in _columns(layout.time)]
         when = "T".join(times) if None not in times else None  # type: ignore[arg-type]
@@ -441,3 +441,8 @@ class HeaderDriven:
         self, text: bytes, offsets: np.ndarray, validator: TypedValidator
     ) -> tuple[np.ndarray, pa.Table]:
         return self.inner.decide_text(text, offsets, validator)
+
+
+def _dash(value: str | None) -> str:
+    """An absent value as the log writes it."""
+    return "-" if value is None else value
