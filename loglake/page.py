@@ -39,10 +39,11 @@ CHART_HEIGHT = 220
 
 def render(report: Report) -> str:
     """The whole page."""
-    specs = {key: spec for key in CHARTS if (spec := _spec(report, key)) is not None}
+    shown = [key for key in CHARTS if key in report.panels]  # AWS's only where they have rows
+    specs = {key: spec for key in shown if (spec := _spec(report, key)) is not None}
     body = "\n".join(
         [_header(report), _headline(report.panels["headline"])]
-        + [_section(report, report.panels[key], key in specs) for key in CHARTS]
+        + [_section(report, report.panels[key], key in specs) for key in shown]
     )
     return PAGE.format(
         title=html.escape(_title(report)),
@@ -327,6 +328,92 @@ def _files(report: Report, frame: pd.DataFrame) -> alt.Chart:
     )
 
 
+#: HTTP status classes, coloured as levels are (5xx as errors, 4xx as warnings).
+STATUS_COLOURS = {
+    "1xx": "#6ed0e0", "2xx": "#7eb26d", "3xx": "#1f78c1", "4xx": "#eab839", "5xx": "#e24d42",
+}  # fmt: skip
+
+
+def _alb(report: Report, frame: pd.DataFrame) -> alt.LayerChart:
+    """Requests per bucket stacked by status class (left axis); each class's p99 target latency
+    as a line (right axis), its p50 and p90 in the tooltip."""
+    frame = _times(frame)
+    classes = [c for c in STATUS_COLOURS if c in set(frame["status_class"])]
+    colour = alt.Color(
+        "status_class:N",
+        title="status",
+        scale=alt.Scale(domain=classes, range=[STATUS_COLOURS[c] for c in classes]),
+    )
+    tips = [_when(report), "status_class:N", alt.Tooltip("requests:Q", format=",")] + [
+        alt.Tooltip(f"{p}:Q", title=f"{p} s", format=".3f") for p in ("p50", "p90", "p99")
+    ]
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=_x(report),
+            y=alt.Y("requests:Q", title="requests", stack="zero"),
+            color=colour,
+            tooltip=tips,
+        )
+    )
+    latency = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=_x(report),
+            y=alt.Y("p99:Q", title="p99 target latency (s)"),
+            color=colour,
+            tooltip=tips,
+        )
+    )
+    return alt.layer(bars, latency, height=CHART_HEIGHT).resolve_scale(y="independent")
+
+
+def _vpc(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame = _times(frame)
+    actions = [a for a in ("ACCEPT", "REJECT") if a in set(frame["action"])]
+    return (
+        alt.Chart(frame, height=CHART_HEIGHT)
+        .mark_bar()
+        .encode(
+            x=_x(report),
+            y=alt.Y("flows:Q", title="flows", stack="zero"),
+            color=alt.Color(
+                "action:N",
+                scale=alt.Scale(
+                    domain=actions,
+                    range=[{"ACCEPT": "#7eb26d", "REJECT": "#e24d42"}[a] for a in actions],
+                ),
+            ),
+            tooltip=[
+                _when(report),
+                "action:N",
+                alt.Tooltip("flows:Q", format=","),
+                alt.Tooltip("bytes:Q", format=","),
+            ],
+        )
+    )
+
+
+def _cloudtrail(report: Report, frame: pd.DataFrame) -> alt.Chart:
+    frame["failed"] = frame["errorcode"].ne("none").map({True: "error", False: "succeeded"})
+    return (
+        alt.Chart(frame, height=_rows_height(frame))
+        .mark_bar()
+        .encode(
+            y=alt.Y("eventname:N", title=None, sort="-x"),
+            x=alt.X("events:Q", title="events", stack="zero", axis=alt.Axis(format="d")),
+            color=alt.Color(
+                "failed:N",
+                title="call",
+                scale=alt.Scale(domain=["succeeded", "error"], range=["#7eb26d", "#e24d42"]),
+            ),
+            tooltip=["eventname:N", "errorcode:N", alt.Tooltip("events:Q", format=",")],
+        )
+    )
+
+
 CHARTS = {
     "volume": _volume,
     "error_rate": _error_rate,
@@ -335,6 +422,9 @@ CHARTS = {
     "top_errors": _top_errors,
     "lag": _lag,
     "files": _files,
+    "alb": _alb,
+    "vpc": _vpc,
+    "cloudtrail": _cloudtrail,
 }
 
 ABOUT = {
@@ -349,6 +439,11 @@ ABOUT = {
     "lag": "How long after the event its row reached the lake: p50, p90 and p99 per bucket.",
     "files": "Parquet files per table and partition; many small files slow queries down, "
     "<code>loglake compact</code> merges them (hover a bar for bytes and small files).",
+    "alb": "Requests per bucket by HTTP status class (bars), and each class's p99 target "
+    "processing time (lines; ALB writes -1 when no target answered).",
+    "vpc": "Flows per bucket of their capture window's start, accepted and rejected.",
+    "cloudtrail": "The most frequent API events; red where the call failed (its error code in "
+    "the tooltip).",
 }
 
 

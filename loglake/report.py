@@ -1,6 +1,7 @@
 """``loglake report``: the lake as one self-contained HTML page, every number from a saved query.
 
-The report runs the saved queries in ``PANELS`` (and ``report_headline``) over one range of days
+The report runs the saved queries in ``PANELS`` (and ``report_headline``), and those of
+``AWS_PANELS`` whose table has rows, over one range of days
 on the local engine or on Athena, at the same time, and hands their results to ``page.py``. The
 page names, under each chart, the query and the parameters that produced it, so anyone can rerun
 it with ``loglake query``. Nothing on it is computed here: this module only picks the range and
@@ -20,7 +21,7 @@ import boto3
 import pandas as pd
 
 from .engines import engine_for
-from .exceptions import ReportError
+from .exceptions import QueryError, ReportError
 from .queries import resolve
 
 #: Days a report covers when ``--since`` is not given (the last week and today).
@@ -77,6 +78,12 @@ PANELS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("lag", "Ingestion lag (ingested_at - event_time)", "ingestion_lag", ("bucket",)),
     ("files", "Lake health: files per partition", "partition_files", ()),
 )
+#: Panels of AWS's own logs, shown when their table has rows in the range.
+AWS_PANELS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("alb", "ALB: requests by status class, target latency", "alb_status_over_time", ("bucket",)),
+    ("vpc", "VPC Flow Logs: accepted and rejected flows", "vpc_accepted_vs_rejected", ("bucket",)),
+    ("cloudtrail", "CloudTrail: events by name and error code", "cloudtrail_events_by_name", ()),
+)
 
 
 def day_range(
@@ -111,20 +118,27 @@ def gather(
         started = time.monotonic()
         saved = resolve(name)
         params = base | ({"bucket": bucket} if "bucket" in extra else {})
-        rows = runner.run(saved, saved.bind(params))
+        try:
+            rows = runner.run(saved, saved.bind(params))
+        except QueryError:
+            if key not in aws:
+                raise
+            rows = pd.DataFrame()  # a lake made before the AWS tables: nothing to show
         return Panel(key, title, saved.ref, params, rows), time.monotonic() - started
 
+    aws = {key for key, *_ in AWS_PANELS}
+    every = PANELS + AWS_PANELS
     panels: dict[str, Panel] = {}
     with ThreadPoolExecutor(PARALLEL) as pool:
-        futures = [pool.submit(one, *spec) for spec in PANELS]
+        futures = [pool.submit(one, *spec) for spec in every]
         for done, future in enumerate(as_completed(futures), 1):
             panel, seconds = future.result()
             panels[panel.key] = panel
             if progress:
-                progress(
-                    done, len(PANELS), f"{panel.ref} ({len(panel.rows)} rows, {seconds:.1f} s)"
-                )
-    ordered = {key: panels[key] for key, *_ in PANELS}
+                progress(done, len(every), f"{panel.ref} ({len(panel.rows)} rows, {seconds:.1f} s)")
+    ordered = {
+        key: panels[key] for key, *_ in every if key not in aws or not panels[key].rows.empty
+    }
     return Report(since, until, bucket, engine, datetime.now(UTC), ordered)
 
 

@@ -480,6 +480,12 @@ def test_output_spells_every_value_one_way(fixture_lake: LocalEngine) -> None:
 @pytest.fixture
 def aws_lake(served_lake: Lake) -> LocalEngine:
     """AWS's published log samples, under AWS's key layouts, through the real handler path."""
+    load_aws_samples(served_lake)
+    return LocalEngine(served_lake.session, "log_analytics_db")
+
+
+def load_aws_samples(served_lake: Lake) -> None:
+    """Upload and process every AWS fixture under its key (no other rows)."""
     from .test_aws_formats import CASES, FIXTURES, JSON_CASES
 
     pipeline = served_lake.pipeline()
@@ -490,7 +496,6 @@ def aws_lake(served_lake: Lake) -> LocalEngine:
         suffix = ".json" if name.startswith("cloudtrail") else ".log"
         served_lake.put(key, (FIXTURES / f"{name}{suffix}").read_bytes(), gz=True)
         assert pipeline.process_s3(RAW, key).invalid == 0
-    return LocalEngine(served_lake.session, "log_analytics_db")
 
 
 ALL_DAYS = {"start": "2000-01-01", "end": "2030-01-01"}
@@ -511,7 +516,7 @@ def test_alb_requests_by_client(aws_lake: LocalEngine) -> None:
 
 def test_alb_status_over_time(aws_lake: LocalEngine) -> None:
     rows = run(aws_lake, "alb_status_over_time", **ALL_DAYS)
-    assert [(r["hour"][:13], r["status_class"], r["requests"]) for r in rows] == [
+    assert [(r["bucket_start"][:13], r["status_class"], r["requests"]) for r in rows] == [
         ("2018-07-02T22", "1xx", 2),  # the WebSocket upgrades
         ("2018-07-02T22", "2xx", 4),
         ("2018-11-30T22", "2xx", 1),
@@ -574,4 +579,26 @@ def test_route53_queries_by_name(aws_lake: LocalEngine) -> None:
     assert run(aws_lake, "route53_queries_by_name", **ALL_DAYS) == [
         {"query_name": "ec2messages.us-east-1.amazonaws.com.", "rcode": "NOERROR", "queries": 1},
         {"query_name": "preprod-dmz.example.com.", "rcode": "SERVFAIL", "queries": 1},
+    ]
+
+
+def test_vpc_accepted_vs_rejected(aws_lake: LocalEngine) -> None:
+    rows = run(aws_lake, "vpc_accepted_vs_rejected", **ALL_DAYS, bucket="day")
+    assert [(r["bucket_start"][:10], r["action"], r["flows"], r["bytes"]) for r in rows] == [
+        ("2014-12-14", "ACCEPT", 1, 4249),
+        ("2014-12-14", "REJECT", 1, 4249),
+        ("2015-05-29", "ACCEPT", 1, 336),
+        ("2015-05-29", "REJECT", 1, 336),
+        ("2016-10-31", "ACCEPT", 1, 8855),
+        ("2019-08-26", "ACCEPT", 1, 568),
+        ("2021-03-26", "ACCEPT", 1, 15044),
+        ("2021-03-26", "REJECT", 1, None),
+    ]
+
+
+def test_cloudtrail_events_by_name(aws_lake: LocalEngine) -> None:
+    assert run(aws_lake, "cloudtrail_events_by_name", **ALL_DAYS) == [
+        {"eventname": "CreateKeyPair", "errorcode": "none", "events": 1},
+        {"eventname": "StartInstances", "errorcode": "none", "events": 1},
+        {"eventname": "UpdateTrail", "errorcode": "TrailNotFoundException", "events": 1},
     ]

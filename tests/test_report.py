@@ -77,7 +77,7 @@ def write(tmp_path: Path, *args: str) -> Path:
     result = CliRunner().invoke(main, ["report", "-o", str(out), *args])
     assert result.exit_code == 0, result.output
     assert f"wrote {out.resolve()}" in result.output
-    assert "[8/8]" in result.output  # progress, one line per saved query
+    assert "[11/11]" in result.output  # progress, one line per saved query
     return out
 
 
@@ -238,3 +238,29 @@ def test_athena_against_the_local_stack_is_one_error_line(endpoint: str, tmp_pat
     assert result.output.count("Error:") == 1
     assert "use --engine local" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_aws_logs_get_their_own_panels_drawn_from_their_saved_queries(
+    served_lake: Lake, browser: Browser, tmp_path: Path
+) -> None:
+    """The ALB, VPC and CloudTrail panels appear where their tables have rows in the range."""
+    from .test_queries import load_aws_samples
+
+    load_aws_samples(served_lake)
+    for since, until, keys in (
+        ("2018-07-01", "2018-07-03", ("alb",)),  # ALB's example entries: drawn per hour
+        ("2014-03-01", "2014-12-31", ("vpc", "cloudtrail")),
+    ):
+        out = write(tmp_path, "--since", since, "--until", until)
+        page, problems = opened(browser, out)
+        assert problems == []
+        by_id = {c["id"]: c for c in charts(page)}
+        assert {k for k in ("alb", "vpc", "cloudtrail") if f"chart-{k}" in by_id} == set(keys)
+        for key in keys:
+            chart = by_id[f"chart-{key}"]
+            assert chart["rendered"] == "true" and chart["marks"] > 0, chart
+        page.close()
+    body = out.read_text()
+    assert "vpc_accepted_vs_rejected@v1" in body and "StartInstances" in body
+    empty = write(tmp_path, "--since", "2025-01-01", "--until", "2025-01-02")
+    assert "chart-alb" not in empty.read_text()  # no ALB rows then: no ALB panel
