@@ -37,9 +37,8 @@ from .typed import KEY_COLUMNS, NEW_FIELDS, TypedValidator, schema_of, typed_col
 _QUOTE, _NEWLINE = 34, 10
 _EPOCH = r"^[0-9]{1,11}$"
 _EPOCH_RE = re.compile(_EPOCH)
-_REQUEST = r"^(?P<verb>[^ ]*) (?P<url>.*) (?P<proto>[^ ]*)$"
-_HOSTPORT = r"^(?P<host>.*):(?P<port>[0-9]*)$"
-_REQUEST_RE, _HOSTPORT_RE = re.compile(_REQUEST, re.DOTALL), re.compile(_HOSTPORT, re.DOTALL)
+_REQUEST_RE = re.compile(r"^(?P<verb>[^ ]*) (?P<url>.*) (?P<proto>[^ ]*)$", re.DOTALL)
+_HOSTPORT_RE = re.compile(r"^(?P<host>.*):(?P<port>[0-9]*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -223,10 +222,13 @@ class Spaced:
         if self.header is not None:  # the header line is not a record: the reference says so
             usable &= ~_equal_lines(text, offsets, self.header.encode())
         positions, tables = [], []
+        marks = _Marks(buf)
         for tokens in range(self.least, self.total + 1):
             where = np.flatnonzero((count == tokens) & usable)
             if len(where):
-                found = self._group(buf, starts, ends, first[where], tokens, validator, schema)
+                found = self._group(
+                    buf, starts, ends, first[where], tokens, validator, schema, marks
+                )
                 positions.append(where[found[0]])
                 tables.append(found[1])
         if not positions:
@@ -242,6 +244,7 @@ class Spaced:
         tokens: int,
         validator: TypedValidator,
         schema: pa.Schema,
+        marks: _Marks,
     ) -> tuple[np.ndarray, pa.Table]:
         """Lines of ``tokens`` tokens each, as rows; which of them are certain."""
         layout, n = self.layout, len(first)
@@ -265,9 +268,12 @@ class Spaced:
                     (hi - lo >= 2) & (buf[lo] == _QUOTE) & (buf[np.maximum(hi - 1, 0)] == _QUOTE)
                 )
                 lo, hi = lo + quoted, hi - quoted
-            value = _gather(buf, lo, hi)
-            for name, column in zip(spec.columns, self._split(spec, value), strict=True):
-                texts[name] = column
+            if spec.split:  # its parts found on the bytes, as the reference's rule finds them
+                parts = _spans(spec.split, buf, lo, hi, marks)
+                for name, (at, to, absent) in zip(spec.columns, parts, strict=True):
+                    texts[name] = _gather(buf, at, to, absent, blank=True)
+            else:
+                texts[spec.columns[0]] = _gather(buf, lo, hi)
         when = [texts[c] for c in _columns(layout.time)]
         joined = when[0] if len(when) == 1 else pc.binary_join_element_wise(*when, "T")
         moment, time_ok = self._times(joined, validator)
@@ -292,19 +298,6 @@ class Spaced:
                 columns.append(pa.nulls(n, schema.field(name).type))
         table = pa.Table.from_arrays(columns, schema=schema)
         return np.flatnonzero(ok), table.filter(pa.array(ok))
-
-    def _split(self, spec: Field, value: pa.Array) -> list[pa.Array]:
-        """``_split``'s rule over a column: where the pattern does not fit, all of the value is
-        the first part."""
-        if not spec.split:
-            return [value]
-        never = pc.equal(pc.utf8_rtrim(value, " "), "- - -").fill_null(False)
-        value = pc.if_else(never, pa.scalar(None, pa.string()), value)
-        parts = pc.extract_regex(value, _HOSTPORT if spec.split == "hostport" else _REQUEST)
-        matched = pa.array(parts.is_valid().to_numpy(zero_copy_only=False))
-        names = [parts.type.field(i).name for i in range(parts.type.num_fields)]
-        head = pc.if_else(matched, parts.field(names[0]), value)
-        return [_blank_nulled(head)] + [_blank_nulled(parts.field(k)) for k in names[1:]]
 
     def _times(self, column: pa.Array, validator: TypedValidator) -> tuple[np.ndarray, np.ndarray]:
         from ..columnar import _iso_micros, _micros
@@ -351,16 +344,23 @@ def _blank_nil(value: str) -> str | None:
     return None if value in ("-", "") else value
 
 
-def _blank_nulled(column: pa.Array) -> pa.Array:
-    empty = pc.or_(pc.equal(column, "-"), pc.equal(column, "")).fill_null(True)
-    return pc.if_else(empty, pa.scalar(None, pa.string()), column)
-
-
-def _gather(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
+def _gather(
+    buf: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    absent: np.ndarray | None = None,
+    blank: bool = False,
+) -> pa.Array:
     """The bytes ``buf[lo:hi]`` of each row as one string array (the text is UTF-8 here), a
-    ``-`` as NULL (found here, on the bytes, rather than by comparing texts after)."""
-    nil = (hi - lo == 1) & (buf[np.minimum(lo, len(buf) - 1)] == ord("-"))
-    lengths = np.where(nil, 0, np.maximum(hi - lo, 0))
+    ``-`` as NULL (found here, on the bytes, rather than by comparing texts after), and with
+    ``blank`` an empty text too; ``absent`` rows are NULL."""
+    size = np.maximum(hi - lo, 0)
+    nil = (size == 1) & (buf[np.minimum(lo, len(buf) - 1)] == ord("-"))
+    if blank:
+        nil |= size == 0
+    if absent is not None:
+        nil |= absent
+    lengths = np.where(nil, 0, size)
     offsets = np.zeros(len(lo) + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
     index = np.repeat(lo - offsets[:-1], lengths) + np.arange(offsets[-1])
@@ -368,6 +368,76 @@ def _gather(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
     return pa.LargeStringArray.from_buffers(
         len(lo), pa.py_buffer(offsets), pa.py_buffer(buf[index].tobytes()), valid
     ).cast(pa.string())
+
+
+class _Marks:
+    """Where a batch's colons and spaces are, found once and only if asked."""
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self.buf = buf
+        self._found: dict[str, np.ndarray] = {}
+
+    def get(self, what: str) -> np.ndarray:
+        if what not in self._found:
+            buf = self.buf
+            if what == "colons":
+                self._found[what] = np.flatnonzero(buf == ord(":"))
+            else:
+                self._found[what] = np.flatnonzero(buf == ord(" "))
+        return self._found[what]
+
+
+Span = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _spans(
+    split: str, buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, marks: _Marks
+) -> list[Span]:
+    """``_split``'s rule on the bytes: each part's start, end and whether it is absent."""
+    none = np.zeros(len(lo), bool)
+    if split == "hostport":  # the last colon, when only digits follow it
+        colons = marks.get("colons")
+        at = np.searchsorted(colons, hi) - 1
+        colon = colons[np.maximum(at, 0)] if len(colons) else np.full(len(lo), -1)
+        has = (at >= 0) & (colon >= lo)
+        fits = has & _digits(buf, np.maximum(colon, 0) + 1, hi)
+        return [(lo, np.where(fits, colon, hi), none), (colon + 1, hi, ~fits)]
+    spaces = marks.get("spaces")  # a request: its first and its last space
+    first = np.searchsorted(spaces, lo)
+    last = np.searchsorted(spaces, hi) - 1
+    s1 = spaces[np.minimum(first, len(spaces) - 1)] if len(spaces) else lo
+    s2 = spaces[np.maximum(last, 0)] if len(spaces) else lo
+    fits = (first < last) & (s1 < hi) & (s2 >= lo)
+    never = _never(buf, lo, hi)
+    return [
+        (lo, np.where(fits, s1, hi), never),
+        (s1 + 1, s2, ~fits | never),
+        (s2 + 1, hi, ~fits | never),
+    ]
+
+
+def _digits(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Whether ``buf[lo:hi]`` is digits only (empty too), for each row: up to 8 bytes at once,
+    longer ones one by one (ports are short)."""
+    size = np.maximum(hi - lo, 0)
+    width = np.arange(8)
+    chars = buf[np.minimum(lo[:, None] + width, len(buf) - 1)]
+    digit = ((chars >= ord("0")) & (chars <= ord("9"))) | (width >= size[:, None])
+    out = digit.all(axis=1)
+    for i in np.flatnonzero(size > 8).tolist():
+        out[i] = bytes(buf[lo[i] : hi[i]]).isdigit()
+    return out
+
+
+def _never(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Requests that never were (``- - -``, spaces after): the reference's rule, asked only of
+    the rows that start so."""
+    out = np.zeros(len(lo), bool)
+    start = np.minimum(lo[:, None] + np.arange(5), len(buf) - 1)
+    maybe = (hi - lo >= 5) & (buf[start] == np.frombuffer(b"- - -", np.uint8)).all(axis=1)
+    for i in np.flatnonzero(maybe).tolist():
+        out[i] = bytes(buf[lo[i] : hi[i]]).decode("utf-8", "replace").rstrip() == "- - -"
+    return out
 
 
 def _equal_lines(text: bytes, offsets: np.ndarray, line: bytes) -> np.ndarray:
