@@ -365,9 +365,14 @@ def _gather(
     np.cumsum(lengths, out=offsets[1:])
     index = np.repeat(lo - offsets[:-1], lengths) + np.arange(offsets[-1])
     valid = pa.py_buffer(np.packbits(~nil, bitorder="little")) if nil.any() else None
-    return pa.LargeStringArray.from_buffers(
-        len(lo), pa.py_buffer(offsets), pa.py_buffer(buf[index].tobytes()), valid
-    ).cast(pa.string())
+    data = pa.py_buffer(buf[index].tobytes())
+    if offsets[-1] < 2**31:  # a batch's column: 32-bit offsets, no copy to narrow them
+        return pa.StringArray.from_buffers(
+            len(lo), pa.py_buffer(offsets.astype(np.int32)), data, valid
+        )
+    return pa.LargeStringArray.from_buffers(len(lo), pa.py_buffer(offsets), data, valid).cast(
+        pa.string()
+    )
 
 
 class _Marks:
