@@ -42,6 +42,7 @@ class JsonTyped:
     ) -> None:
         self.name, self.time, self.time_kind = name, time.lower(), time_kind
         self.columns = columns
+        self.schema = schema_of(columns)
         self.types = [(n, arrow_type(k)) for n, k in columns if n not in _OWN]
         self.known = {n for n, _ in columns}
         self.has_new = NEW_FIELDS in self.known
@@ -83,7 +84,7 @@ class JsonTyped:
         self, text: bytes, offsets: np.ndarray, validator: TypedValidator
     ) -> tuple[np.ndarray, pa.Table]:
         """No bulk path: every record goes to the reference."""
-        return np.empty(0, np.int64), schema_of(self.columns).empty_table()
+        return np.empty(0, np.int64), self.schema.empty_table()
 
 
 def engine(name: str, time: str, time_kind: str) -> Callable[[list[tuple[str, str]]], JsonTyped]:

@@ -116,6 +116,7 @@ class Spaced:
     def __init__(self, layout: SpacedLayout, columns: list[tuple[str, str]]) -> None:
         self.layout = layout
         self.columns = columns
+        self.schema = schema_of(columns)  # once per reader, not per batch
         known = set(layout.known) | {"event_time", NEW_FIELDS, *KEY_COLUMNS}
         #: Declared columns the layout does not know: AWS's newer fields, in order.
         self.added = [name for name, _ in columns if name not in known]
@@ -204,7 +205,7 @@ class Spaced:
         self, text: bytes, offsets: np.ndarray, validator: TypedValidator
     ) -> tuple[np.ndarray, pa.Table]:
         """The lines of ``text`` this path is certain of, and their rows."""
-        schema = schema_of(self.columns)
+        schema = self.schema
         n = len(offsets) - 1
         if not n:
             return np.empty(0, np.int64), schema.empty_table()

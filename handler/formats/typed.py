@@ -1,6 +1,6 @@
 """The side every typed table's format shares: a record's texts become the table's typed values.
 
-A typed format (ALB, VPC Flow Logs... ``formats/aws.py``) writes its own table, declared in
+A typed format (ALB, VPC Flow Logs... ``elb.py``, ``vpc.py``, ``cloudtrail.py``) writes its own table, declared in
 ``glue_ddl/<table>.sql`` with AWS's own Athena columns. Its reference decodes one line into
 ``column -> text`` (``None`` for an absent value); ``TypedValidator`` checks each text against
 the column's declared type the one way both paths share (``TEXT_PATTERNS``), reads the event
