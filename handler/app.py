@@ -42,6 +42,13 @@ def get_pipeline() -> Pipeline:
     return _pipeline
 
 
+def use_pipeline(pipeline: Pipeline | None) -> None:
+    """Make ``pipeline`` the container's (``None``: build one from the environment at next use);
+    a long-running worker calls it when the files its configuration came from change."""
+    global _pipeline
+    _pipeline = pipeline
+
+
 def process_ref(ref: ObjectRef) -> Result:
     """Process one referenced object; log one line and emit metrics about it."""
     pipeline = get_pipeline()

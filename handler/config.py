@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config as BotoConfig
 
-from .ddl import DEFAULT_DDL_DIR, TableDef, load_tables
+from .ddl import DEFAULT_DDL_DIR, TableDef, load_tables, table_files
 from .exceptions import ConfigError
 from .rules import FieldRule, parse_rules
 from .sources import DEFAULT_SOURCES, Source, load_sources, match_source
@@ -53,7 +53,8 @@ class Config:
     ``AWS_MAX_ATTEMPTS``          ``10``                  tries per AWS call (backoff up to 20 s)
     ``VALIDATION_RULES``          (none)                  custom rules as JSON, see ``rules.py``
     ``VALIDATION_RULES_FILE``     (none)                  the same, read from a file
-    ``GLUE_DDL_DIR``              ``glue_ddl/``           folder of the table definitions
+    ``GLUE_DDL_DIR``              ``glue_ddl/``           folder(s) of the table definitions, ``:``-
+                                                          separated: a later one's file wins
     ``SOURCES_FILE``              (none)                  which objects are read how, ``sources.py``
     ============================  ======================  ===========================================
     """
@@ -78,10 +79,12 @@ class Config:
     retry_mode: str = "standard"
     max_attempts: int = 10
     rules: tuple[FieldRule, ...] = ()
-    ddl_dir: Path = DEFAULT_DDL_DIR
+    #: Folders of table definitions, layered: a file in a later one replaces an earlier one's.
+    ddl_dirs: tuple[Path, ...] = (DEFAULT_DDL_DIR,)
     #: The sources, in order (the first that matches a key reads it); ``SOURCES_FILE``.
     sources: tuple[Source, ...] = DEFAULT_SOURCES
     sources_file: Path | None = None
+    rules_file: Path | None = None
     processed_prefix: str = "processed/"
     errors_prefix: str = "errors/"
     manifest_prefix: str = "_manifests/"
@@ -130,11 +133,12 @@ class Config:
             retry_mode=_retry_mode(env),
             max_attempts=_positive_int(env, "AWS_MAX_ATTEMPTS", cls.max_attempts),
             rules=parse_rules(rules_text, origin),
-            ddl_dir=Path(env["GLUE_DDL_DIR"]) if env.get("GLUE_DDL_DIR") else DEFAULT_DDL_DIR,
+            ddl_dirs=_paths(env, "GLUE_DDL_DIR") or (DEFAULT_DDL_DIR,),
             sources=load_sources(env["SOURCES_FILE"])
             if env.get("SOURCES_FILE")
             else DEFAULT_SOURCES,
             sources_file=Path(env["SOURCES_FILE"]) if env.get("SOURCES_FILE") else None,
+            rules_file=Path(origin) if env.get("VALIDATION_RULES_FILE") else None,
         )
         config.tables  # noqa: B018 - read the table definitions now, so a bad one fails at start
         return config
@@ -163,15 +167,20 @@ class Config:
     def tables(self) -> dict[str, TableDef]:
         """Every table definition with the bucket filled in, keyed by its role: ``processed`` and
         ``errors`` for the two every lake has, a typed table (``alb_logs``...) by its name."""
-        defs = load_tables(self.ddl_dir)
+        defs = load_tables(self.ddl_dirs)
         missing = {"processed_logs", "errors_logs"} - set(defs)
         if missing:
-            raise ConfigError(
-                f"{self.ddl_dir} lacks {', '.join(sorted(f'{m}.sql' for m in missing))}"
-            )
+            where = ", ".join(str(d) for d in self.ddl_dirs)
+            raise ConfigError(f"{where} lacks {', '.join(sorted(f'{m}.sql' for m in missing))}")
         roles = {"processed_logs": "processed", "errors_logs": "errors"}
         order = [*roles, *sorted(set(defs) - set(roles))]
         return {roles.get(n, n): defs[n].render(self.processed_bucket) for n in order}
+
+    def files(self) -> tuple[Path, ...]:
+        """The files this configuration was read from (tables, sources, rules): a long-running
+        worker reads it again when one of them changes."""
+        named = (self.sources_file, self.rules_file)
+        return (*table_files(self.ddl_dirs).values(), *(p for p in named if p is not None))
 
     def source_for(self, key: str) -> Source | None:
         """The first source that reads ``key``; ``None``: no source does."""
@@ -193,6 +202,11 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
     return value
+
+
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """A ``:``-separated list of folders (``os.pathsep``), empty parts skipped."""
+    return tuple(Path(p) for p in env.get(name, "").split(os.pathsep) if p.strip())
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

@@ -9,6 +9,7 @@ parser here keeps the Lambda free of an SQL parser dependency.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -115,13 +116,28 @@ def glue_column(column: Column) -> dict[str, str]:
     return out
 
 
-def load_tables(ddl_dir: Path | None = None) -> dict[str, TableDef]:
-    """Parse every ``*.sql`` file in ``ddl_dir``; the key is the file's stem (its role)."""
-    ddl_dir = ddl_dir or DEFAULT_DDL_DIR
-    files = sorted(ddl_dir.glob("*.sql"))
-    if not files:
-        raise DdlError(f"no table definitions (*.sql) in {ddl_dir}; set GLUE_DDL_DIR to the folder")
-    return {f.stem: parse_ddl(f.read_text(encoding="utf-8"), origin=str(f)) for f in files}
+def load_tables(ddl_dirs: Sequence[Path] | Path | None = None) -> dict[str, TableDef]:
+    """Parse every ``*.sql`` file of ``ddl_dirs``; the key is the file's stem (its role).
+
+    Folders are layered in order: a file in a later folder replaces the one of the same name in
+    an earlier one (a project's ``glue_ddl/`` over the built-in tables).
+    """
+    files = table_files(ddl_dirs)
+    return {
+        stem: parse_ddl(f.read_text(encoding="utf-8"), origin=str(f)) for stem, f in files.items()
+    }
+
+
+def table_files(ddl_dirs: Sequence[Path] | Path | None = None) -> dict[str, Path]:
+    """The file that defines each table, later folders winning, in name order."""
+    dirs = [ddl_dirs] if isinstance(ddl_dirs, Path) else list(ddl_dirs or [DEFAULT_DDL_DIR])
+    found: dict[str, Path] = {}
+    for folder in dirs:
+        found |= {f.stem: f for f in folder.glob("*.sql")}
+    if not found:
+        where = ", ".join(str(d) for d in dirs)
+        raise DdlError(f"no table definitions (*.sql) in {where}; set GLUE_DDL_DIR to the folder")
+    return dict(sorted(found.items()))
 
 
 def parse_ddl(text: str, origin: str = "<ddl>") -> TableDef:

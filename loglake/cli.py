@@ -22,6 +22,21 @@ _engine_option = click.option(
     help="local: DuckDB over the lake's Parquet files (works on the local stack); athena: Athena.",
 )
 
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="table for reading, csv or json (full values) for other tools.",
+)
+_output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to a file instead.",
+)
+
 
 def _athena_options(command: Any) -> Any:
     """``--workgroup`` and ``--s3-output``, for the commands that can run on Athena."""
@@ -90,14 +105,84 @@ class LoglakeGroup(click.Group):
 )
 @click.option("--region", envvar="AWS_REGION", help="AWS region.")
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile from ~/.aws/config.")
-def main(endpoint_url: str | None, region: str | None, profile: str | None) -> None:
+@click.option(
+    "--project",
+    "project_dir",
+    envvar="LOGLAKE_PROJECT",
+    type=click.Path(file_okay=False),
+    help="Project folder (LOGLAKE_PROJECT; default: the nearest loglake.toml from here upward).",
+)
+def main(
+    endpoint_url: str | None, region: str | None, profile: str | None, project_dir: str | None
+) -> None:
     """loglake: log files in S3 -> validated Parquet in Glue -> Athena, also on a laptop.
 
     The target comes from flags (before or after the command) or the environment:
     AWS_ENDPOINT_URL (the local stack; unset it for AWS), AWS_REGION, AWS_PROFILE, RAW_BUCKET,
-    PROCESSED_BUCKET, GLUE_DATABASE. See `loglake COMMAND --help`.
+    PROCESSED_BUCKET, GLUE_DATABASE. A project (`loglake init`) adds its own tables, queries
+    and sources. See `loglake COMMAND --help`.
+
+    Examples:
+
+        \b
+        loglake init my-logs && cd my-logs
+        loglake local up                     # then, in another shell:
+        loglake upload app.log --wait
+        loglake query level_counts
+        loglake sql "SELECT level, count(*) FROM processed_logs GROUP BY level"
     """
     _target(endpoint_url=endpoint_url, region=region, profile=profile)
+    _use_project(project_dir)
+
+
+#: The project this command runs in (``None``: the built-ins only).
+_PROJECT: Any = None
+
+
+def _use_project(named: str | None) -> None:
+    """Find the project (``--project``, ``LOGLAKE_PROJECT`` or upward from here) and layer it
+    into the environment every later step and child process reads."""
+    global _PROJECT
+    from .project import activate, find
+
+    _PROJECT = find(named=named)
+    if _PROJECT is not None:
+        activate(_PROJECT)
+
+
+def _announce_project() -> None:
+    """Say which project a command that builds or changes something uses, and what it overrides."""
+    from .project import describe
+
+    if _PROJECT is not None:
+        for line in describe(_PROJECT):
+            click.echo(line, err=True)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--stack", default="loglake", show_default=True, help="CloudFormation stack name.")
+@click.option("--region", "project_region", help="AWS region of the project.  [default: us-east-1]")
+def init(directory: Path, stack: str, project_region: str | None) -> None:
+    """Make DIRECTORY (default: here) a loglake project: loglake.toml, glue_ddl/ with the table
+    to edit, queries/ for your own saved queries, and sources.toml.
+
+    Every loglake command run in the folder (or below it) layers the project over the built-in
+    tables, queries and sources.
+
+    Example:
+
+        \b
+        loglake init my-logs --stack my-logs --region eu-west-1
+    """
+    from .project import init as make
+
+    for path in make(directory, stack, project_region or os.environ.get("AWS_REGION", "")):
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"next: cd {directory} && loglake local up   (edit glue_ddl/processed_logs.sql to add "
+        "a column; add queries under queries/)"
+    )
 
 
 def _target(**values: str | None) -> None:
@@ -230,6 +315,7 @@ def catalog_apply() -> None:
     def moved(count: int) -> None:
         click.echo(f"moving to manifests: {count:,} objects published", err=True)
 
+    _announce_project()
     for change in apply(Config.from_env(), session(), moved):
         click.echo(f"{change.action:9}  {change.kind} {change.name}")
 
@@ -271,6 +357,7 @@ def process(source: str, dry_run: bool, as_json: bool, fmt: str | None) -> None:
 
     from .target import session
 
+    _announce_project()
     pipeline = Pipeline(Config.from_env(), session())
     spec = make_source("cli", format=fmt) if fmt else None
     if source.startswith("s3://"):
@@ -396,20 +483,8 @@ def queries_publish(workgroup: str) -> None:
     help="A parameter value; repeat for each.",
 )
 @_engine_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="table for reading, csv or json (full values) for other tools.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write to a file instead.",
-)
+@_format_option
+@_output_option
 @_athena_options
 def query(
     ref: str,
@@ -434,9 +509,57 @@ def query(
     """
     from .engines import run_saved
     from .queries import parse_params
+
+    _emit(run_saved(ref, parse_params(params), engine, workgroup, s3_output), fmt, output)
+
+
+@main.command()
+@click.argument("statement", required=False)
+@click.option(
+    "--file",
+    "-f",
+    "sql_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the SELECT from this file.",
+)
+@_engine_option
+@_format_option
+@_output_option
+@_athena_options
+def sql(
+    statement: str | None,
+    sql_file: Path | None,
+    engine: str,
+    fmt: str,
+    output: str | None,
+    workgroup: str,
+    s3_output: str | None,
+) -> None:
+    """Run one ad-hoc SELECT on the tables, on the local engine or on Athena (read-only: any
+    other statement is refused). For a question you will ask again, save it under queries/.
+
+    Examples:
+
+        \b
+        loglake sql "SELECT level, count(*) AS n FROM processed_logs GROUP BY level"
+
+        \b
+        loglake sql -f slow_requests.sql --engine athena --format csv -o slow.csv
+    """
+    from .engines import run_sql
+
+    if (statement is None) == (sql_file is None):
+        raise click.UsageError("give the SELECT as an argument or with --file, not both")
+    text = sql_file.read_text(encoding="utf-8") if sql_file else statement
+    assert text is not None
+    origin = str(sql_file) if sql_file else "the SELECT"
+    _emit(run_sql(text, origin, engine, workgroup, s3_output), fmt, output)
+
+
+def _emit(frame: Any, fmt: str, output: str | None) -> None:
+    """A result as ``fmt`` on stdout, or into ``output``."""
     from .render import render
 
-    frame = run_saved(ref, parse_params(params), engine, workgroup, s3_output)
     text = render(frame, fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -553,6 +676,7 @@ def local_up(
     from .target import session
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    _announce_project()
     names = names_from_env(suffixes=suffixes or None, visibility_timeout=visibility_timeout)
     with running_stack(host, port, names) as (url, stack):
         click.echo(banner(url, stack))
@@ -597,6 +721,7 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
 
     url = queue_url or _queue_url()
     assert url is not None
+    _announce_project()
     if concurrency > 1:
         run_processes(url, concurrency, wait_seconds, _log)
         return
@@ -832,6 +957,7 @@ def reprocess(
     from .reprocess import reprocess as run
     from .target import session
 
+    _announce_project()
     plan = Plan(
         uri=uri,
         suffixes=_settings().suffixes,
@@ -1040,16 +1166,25 @@ def package_cmd(out: Path) -> None:
         \b
         loglake package --out dist/
     """
+    from handler.config import Config
+
     from .layer import package
 
-    report = package(out)
+    _announce_project()
+    report = package(out, sources=_checked_sources(), ddl_dirs=Config.from_env().ddl_dirs)
     click.echo(
         f"{report.path}  {report.unzipped:,} bytes unzipped, {report.zipped:,} zipped  sha256 {report.sha256}"
     )
 
 
 @main.command()
-@click.option("--stack", required=True, help="CloudFormation stack name.")
+@click.option(
+    "--stack",
+    required=True,
+    default=lambda: _PROJECT.stack if _PROJECT is not None else None,
+    show_default="the project's stack",
+    help="CloudFormation stack name.",
+)
 @click.option("--layer", default="build", show_default=True, help="build, managed, or a layer ARN.")
 @click.option("--prefix", default="loglake", show_default=True, help="Prefix of resource names.")
 @click.option(
@@ -1102,6 +1237,7 @@ def deploy(
         \b
         loglake deploy --stack demo --region eu-west-1 --layer build
     """
+    from handler.config import Config
     from handler.rules import parse_rules
 
     from .deploy import Settings
@@ -1115,15 +1251,22 @@ def deploy(
         stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or _settings().suffixes,
         architecture=arch, runtime=runtime, memory=memory, timeout=timeout, alarm_email=alarm_email,
         rules=json.dumps(json.loads(rules), separators=(",", ":")) if rules.strip() else "",
-        sources=sources,
+        sources=sources, ddl_dirs=Config.from_env().ddl_dirs,
     )  # fmt: skip
+    _announce_project()
     outputs = run(settings, session(), log=_log)
     for key, value in outputs.items():
         click.echo(f"{key:<22} {value}")
 
 
 @main.command()
-@click.option("--stack", required=True, help="CloudFormation stack name.")
+@click.option(
+    "--stack",
+    required=True,
+    default=lambda: _PROJECT.stack if _PROJECT is not None else None,
+    show_default="the project's stack",
+    help="CloudFormation stack name.",
+)
 @click.option("--prefix", default="loglake", show_default=True, help="Prefix used at deploy.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def destroy(stack: str, prefix: str, yes: bool) -> None:
@@ -1158,9 +1301,13 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
         \b
         loglake template -o dist/template.json && cfn-lint dist/template.json
     """
+    from handler.config import Config
+
     from .deploy import render
 
-    rendered = render(suffixes or _settings().suffixes, sources=_checked_sources())
+    _announce_project()
+    ddl_dirs = Config.from_env().ddl_dirs
+    rendered = render(suffixes or _settings().suffixes, ddl_dirs, _checked_sources())
     text = json.dumps(rendered, indent=1, sort_keys=True) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")

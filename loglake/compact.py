@@ -72,7 +72,7 @@ def compact(
     unknown = sorted(set(options.tables or ()) - set(config.tables))
     if unknown:
         raise CompactUsageError(
-            f"--table {unknown[0]!r} is not a table of {config.ddl_dir}; give all or one of "
+            f"--table {unknown[0]!r} is not a table of {', '.join(map(str, config.ddl_dirs))}; give all or one of "
             f"{', '.join(config.tables)}"
         )
     results = compact_lake(

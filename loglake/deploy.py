@@ -12,7 +12,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,11 +55,14 @@ class Settings:
     rules: str = ""  # custom validation rules, JSON
     #: A sources file: shipped in the function zip, notification filters made from it.
     sources: Path | None = None
+    #: The table definitions, layered (a project's over the built-ins): one set for the zip and
+    #: the template.
+    ddl_dirs: tuple[Path, ...] | None = None
 
 
 def render(
     suffixes: tuple[str, ...] = DEFAULT_SUFFIXES,
-    ddl_dir: Path | None = None,
+    ddl_dirs: Sequence[Path] | None = None,
     sources: Path | None = None,
 ) -> dict[str, Any]:
     """The deployable template: tables from glue_ddl/, one notification per suffix, or with a
@@ -76,7 +79,7 @@ def render(
         }
         for prefix, suffix in filters
     ]
-    for name, table in load_tables(ddl_dir).items():
+    for name, table in load_tables(ddl_dirs).items():
         rendered = table_input(table.render("${ProcessedBucket}"), name)
         resources[_logical_id(name)] = {
             "Type": "AWS::Glue::Table",
@@ -129,6 +132,7 @@ def deploy(
         extras_for=(settings.architecture, python) if managed else None,
         log=log,
         sources=settings.sources,
+        ddl_dirs=settings.ddl_dirs,
     )
     code_key = _upload(
         s3, artifacts, f"{settings.stack}/function/{function.sha256}.zip", function.path, log
@@ -163,7 +167,8 @@ def deploy(
         parameters["LayerArn"] = settings.layer
     else:
         raise DeployError(f"--layer takes build, managed or a layer ARN, not {settings.layer!r}")
-    body = json.dumps(render(settings.suffixes, sources=settings.sources), indent=1, sort_keys=True)
+    rendered = render(settings.suffixes, settings.ddl_dirs, settings.sources)
+    body = json.dumps(rendered, indent=1, sort_keys=True)
     template = _template_argument(s3, artifacts, settings.stack, body)
     current = _stack(cfn, settings.stack)
     if current and _unchanged(cfn, settings.stack, current, body, parameters):

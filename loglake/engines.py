@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
@@ -367,13 +368,62 @@ def run_saved(
     session: boto3.Session | None = None,
 ) -> pd.DataFrame:
     """Resolve ``ref``, check and type its parameters, and run it on ``engine`` (local | athena)."""
-    from handler.config import Config
-
     from .queries import resolve
-    from .target import session as default_session
 
     saved = resolve(ref)
-    values = saved.bind(given)
+    return _run(saved, saved.bind(given), engine, workgroup, s3_output, session)
+
+
+def run_sql(
+    sql: str,
+    origin: str = "the command line",
+    engine: str = "local",
+    workgroup: str = "primary",
+    s3_output: str | None = None,
+    session: boto3.Session | None = None,
+) -> pd.DataFrame:
+    """Run one ad-hoc ``SELECT`` (``loglake sql``) on the same engines as the saved queries.
+
+    Only a query is accepted (``SELECT``, ``WITH``, ``UNION``...): DDL, ``INSERT`` or several
+    statements are refused before any engine runs, so an ad-hoc question cannot change the lake.
+    """
+    statements = [s for s in _parse_all(sql, origin) if s is not None]
+    if len(statements) != 1:
+        raise QueryError(f"{origin}: give exactly one SELECT statement, got {len(statements)}")
+    if not isinstance(statements[0], exp.Query):
+        head = " ".join(sql.split())[:40]
+        raise QueryError(
+            f"{origin}: loglake sql runs one SELECT (or WITH ... SELECT), not {head!r}"
+        )
+    if any(isinstance(p, exp.Placeholder) for p in statements[0].find_all(exp.Placeholder)):
+        raise QueryError(
+            f"{origin}: placeholders need a saved query (queries/<name>/v1.sql and "
+            "`loglake query NAME -p name=value`); write the value into the SQL here"
+        )
+    query = SavedQuery("ad-hoc SQL", 0, "", (), sql.strip().rstrip(";"), Path(origin))
+    return _run(query, {}, engine, workgroup, s3_output, session)
+
+
+def _parse_all(sql: str, origin: str) -> list[Any]:
+    try:
+        return sqlglot.parse(sql, read="athena")
+    except sqlglot.errors.ParseError as exc:
+        first = str(exc).splitlines()[0]
+        raise QueryError(f"{origin}: not valid Athena SQL: {first}") from None
+
+
+def _run(
+    query: SavedQuery,
+    values: dict[str, Any],
+    engine: str,
+    workgroup: str,
+    s3_output: str | None,
+    session: boto3.Session | None,
+) -> pd.DataFrame:
+    from handler.config import Config
+
+    from .target import session as default_session
+
     database = Config.from_env().glue_database
     runner = engine_for(engine, session or default_session(), database, workgroup, s3_output)
-    return runner.run(saved, values)
+    return runner.run(query, values)

@@ -18,12 +18,14 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from handler.ddl import table_files
+
 from .exceptions import LayerError
-from .resources import DDL_DIR, HANDLER_DIR, LAYER_DIR, SAMPLE_LOG, WHEEL_CACHE
+from .resources import HANDLER_DIR, LAYER_DIR, SAMPLE_LOG, WHEEL_CACHE
 
 CACHE = WHEEL_CACHE
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
@@ -358,9 +360,11 @@ def package(
     extras_for: tuple[str, str] | None = None,
     log: Log = print,
     sources: Path | None = None,
+    ddl_dirs: Sequence[Path] | None = None,
 ) -> Report:
-    """The function zip: ``handler/`` and ``glue_ddl/`` only, and ``sources.toml`` when a
-    sources file is given (the function reads it at ``/var/task/sources.toml``).
+    """The function zip: ``handler/`` and ``glue_ddl/`` (``ddl_dirs`` layered, see
+    ``stage_function``) only, and ``sources.toml`` when a sources file is given (the function
+    reads it at ``/var/task/sources.toml``).
 
     With ``extras_for=(arch, python)`` it also carries ``layer/managed-extras.txt`` (Powertools and
     orjson), which the AWS SDK for pandas managed layer does not provide.
@@ -378,32 +382,33 @@ def package(
                   *_platform_flags(arch, python), "-r", str(requirements)], log)  # fmt: skip
             prune(base)
             target = out / f"loglake-function-with-extras-py{python}-{arch}.zip"
-        stage_function(base)
+        stage_function(base, ddl_dirs)
         if sources is not None:
             shutil.copy2(sources, base / "sources.toml")
         write_zip(base, target)
     return measure(target)
 
 
-def stage_function(base: Path) -> list[Path]:
+def stage_function(base: Path, ddl_dirs: Sequence[Path] | None = None) -> list[Path]:
     """Copy the function's code into ``base`` as the zip lays it out: ``handler/*.py`` and
-    ``glue_ddl/*.sql``, the same from an installed copy as from a checkout."""
-    staged = []
-    for path in sorted(HANDLER_DIR.rglob("*.py")):
-        staged.append(base / "handler" / path.relative_to(HANDLER_DIR))
-    for path in sorted(DDL_DIR.glob("*.sql")):
-        staged.append(base / "glue_ddl" / path.name)
-    sources = sorted(HANDLER_DIR.rglob("*.py")) + sorted(DDL_DIR.glob("*.sql"))
-    for source, copy in zip(sources, staged, strict=True):
+    ``glue_ddl/*.sql``, the same from an installed copy as from a checkout. ``ddl_dirs`` are
+    layered into that one ``glue_ddl/`` (a project's tables over the built-in ones), so the
+    function reads exactly the tables ``catalog apply`` and the template define."""
+    pairs = [
+        (p, base / "handler" / p.relative_to(HANDLER_DIR))
+        for p in sorted(HANDLER_DIR.rglob("*.py"))
+    ]
+    pairs += [(p, base / "glue_ddl" / p.name) for p in table_files(ddl_dirs).values()]
+    for source, copy in pairs:
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, copy)
-    return staged
+    return [copy for _, copy in pairs]
 
 
-def function_unzipped() -> int:
+def function_unzipped(ddl_dirs: Sequence[Path] | None = None) -> int:
     """Unzipped size of the function code (what counts against Lambda's limit with the layer)."""
     return sum(p.stat().st_size for p in HANDLER_DIR.rglob("*.py")) + sum(
-        p.stat().st_size for p in DDL_DIR.glob("*.sql")
+        p.stat().st_size for p in table_files(ddl_dirs).values()
     )
 
 

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlglot
+from sqlglot import exp
 from sqlglot.dialects.athena import Athena
 from sqlglot.tokens import TokenType
 
 from .exceptions import QueryError
-from .resources import QUERIES_DIR
+from .resources import query_dirs
 
 TYPES = ("string", "date", "int", "double", "boolean", "timestamp")
 _FILE = re.compile(r"^v(\d+)\.sql$")
@@ -67,8 +69,8 @@ class SavedQuery:
 
     @property
     def ref(self) -> str:
-        """``name@vN``."""
-        return f"{self.name}@v{self.version}"
+        """``name@vN`` (an ad-hoc query, version 0: its name alone)."""
+        return f"{self.name}@v{self.version}" if self.version else self.name
 
     def bind(self, given: dict[str, str]) -> dict[str, Any]:
         """Typed values for every declared parameter, from ``--param k=v`` strings."""
@@ -137,10 +139,21 @@ def convert(param: Param, text: str) -> Any:
     )
 
 
-def load_all(root: Path = QUERIES_DIR) -> dict[str, list[SavedQuery]]:
-    """Every saved query, each name's versions in order."""
-    if not root.is_dir():
-        raise QueryError(f"no queries folder at {root}")
+def load_all(roots: Sequence[Path] | Path | None = None) -> dict[str, list[SavedQuery]]:
+    """Every saved query, each name's versions in order.
+
+    ``roots`` (default ``query_dirs()``) are layered: a name defined in a later folder (a
+    project's ``queries/``) replaces every version of it from an earlier one.
+    """
+    found: dict[str, list[SavedQuery]] = {}
+    for root in [roots] if isinstance(roots, Path) else roots or query_dirs():
+        if not root.is_dir():
+            raise QueryError(f"no queries folder at {root}")
+        found |= _load_folder(root)
+    return dict(sorted(found.items()))
+
+
+def _load_folder(root: Path) -> dict[str, list[SavedQuery]]:
     found: dict[str, list[SavedQuery]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         versions = []
@@ -182,10 +195,10 @@ def parse_file(name: str, version: int, path: Path) -> SavedQuery:
     return SavedQuery(name, version, description, tuple(params), sql, path)
 
 
-def resolve(ref: str, root: Path = QUERIES_DIR) -> SavedQuery:
+def resolve(ref: str, roots: Sequence[Path] | Path | None = None) -> SavedQuery:
     """``NAME`` (newest) or ``NAME@vN`` -> the saved query."""
     name, _, version = ref.partition("@")
-    queries = load_all(root)
+    queries = load_all(roots)
     if name not in queries:
         raise QueryError(
             f"unknown query {name!r}; `loglake queries list` shows: {', '.join(queries)}"
@@ -230,13 +243,18 @@ def to_qmark(sql: str) -> tuple[str, list[str]]:
     return "".join(out), names
 
 
-def check(root: Path = QUERIES_DIR) -> list[str]:
-    """Problems with the saved queries (empty when all is well)."""
+def check(
+    roots: Sequence[Path] | Path | None = None, columns: dict[str, set[str]] | None = None
+) -> list[str]:
+    """Problems with the saved queries (empty when all is well). ``columns`` (table -> its
+    columns, default: the tables' definitions) finds queries that read from ``attributes`` a
+    field that became a column of its own, which the handler no longer puts there."""
     problems: list[str] = []
     try:
-        queries = load_all(root)
+        queries = load_all(roots)
     except QueryError as exc:
         return [str(exc)]
+    columns = table_columns() if columns is None else columns
     for name, versions in queries.items():
         numbers = [q.version for q in versions]
         if numbers != list(range(1, len(numbers) + 1)):
@@ -244,7 +262,44 @@ def check(root: Path = QUERIES_DIR) -> list[str]:
                 f"{name}: versions must run v1..v{len(numbers)} without gaps, found {numbers}"
             )
         for q in versions:
-            problems.extend(_check_one(q))
+            problems.extend(_check_one(q) or _moved_attributes(q, columns))
+    return problems
+
+
+def table_columns() -> dict[str, set[str]]:
+    """Every table's Glue name -> its data columns, from the (layered) table definitions."""
+    from handler.config import Config
+
+    config = Config.from_env()
+    return {config.catalog_name(r): set(t.types) for r, t in config.tables.items()}
+
+
+def _moved_attributes(q: SavedQuery, columns: dict[str, set[str]]) -> list[str]:
+    """``attributes['x']`` (or ``element_at(attributes, :p)`` with ``p`` defaulting to ``x``)
+    where a table the query reads has a column ``x``: that field is never in ``attributes``."""
+    tree = sqlglot.parse_one(q.sql, read="athena")
+    tables = [t.name for t in tree.find_all(exp.Table) if t.name in columns]
+    defaults = {p.name: (p.default or "").strip("'\"") for p in q.params}
+    problems = []
+    for bracket in tree.find_all(exp.Bracket):
+        if not (isinstance(bracket.this, exp.Column) and bracket.this.name == "attributes"):
+            continue
+        key = bracket.expressions[0] if len(bracket.expressions) == 1 else None
+        if isinstance(key, exp.Literal) and key.is_string:
+            field, how = key.this, f"attributes['{key.this}']"
+        elif isinstance(key, exp.Placeholder) and defaults.get(key.name) not in (None, "", "null"):
+            field, how = (
+                defaults[key.name],
+                f"attributes[:{key.name}] (default {defaults[key.name]})",
+            )
+        else:
+            continue
+        for table in tables:
+            if field in columns[table]:
+                problems.append(
+                    f"{q.path}: reads {how}, but {table} has a column {field} now, so the field is "
+                    f"no longer in attributes: read the column {field} (in a new version)"
+                )
     return problems
 
 

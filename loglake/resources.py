@@ -26,10 +26,20 @@ def data_dir(installed: str, checkout: str, env: str | None = None) -> Path:
     return inside if inside.is_dir() else PACKAGE.parent / checkout
 
 
-QUERIES_DIR = data_dir("saved_queries", "queries", "LOGLAKE_QUERIES_DIR")
+#: The built-in saved queries (``query_dirs`` adds a project's, or ``LOGLAKE_QUERIES_DIR``'s).
+QUERIES_DIR = data_dir("saved_queries", "queries")
 INFRA_DIR = data_dir("infra", "infra")
 LAYER_DIR = data_dir("layer_spec", "layer")
 DDL_DIR = DEFAULT_DDL_DIR
+
+
+def query_dirs() -> tuple[Path, ...]:
+    """The folders of saved queries, layered (a query in a later one replaces an earlier one's):
+    ``LOGLAKE_QUERIES_DIR`` (``:``-separated, set by a project) or the built-in ones."""
+    named = os.environ.get("LOGLAKE_QUERIES_DIR", "")
+    return tuple(Path(p) for p in named.split(os.pathsep) if p.strip()) or (QUERIES_DIR,)
+
+
 SAMPLE_LOG = PACKAGE / "samples" / "sample_log.log"
 #: Downloaded wheels for layer builds: a user cache, never inside the installed package.
 WHEEL_CACHE = (

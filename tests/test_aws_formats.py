@@ -142,7 +142,7 @@ def test_new_fields_become_columns_once_declared_and_are_kept_until_then(tmp_pat
         if f.name == "alb_logs.sql":
             text = text.replace("  new_fields ", "  next_field string,\n  new_fields ")
         (ddl / f.name).write_text(text)
-    table = Config(ddl_dir=ddl).tables["alb_logs"]
+    table = Config(ddl_dirs=(ddl,)).tables["alb_logs"]
     later, bulk = typed_reader(FORMATS["alb"], table, datetime(2000, 1, 1), timedelta(days=1))
     row = dict(zip([n for n, _ in later.columns], later.check(line), strict=True))
     assert (row["next_field"], row["new_fields"]) == ("next-field", '"and-one-more"')

@@ -38,11 +38,12 @@ LOGLAKE = [sys.executable, "-m", "loglake.cli"]
 class Proc:
     """A loglake command in its own process, its output collected line by line."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             LOGLAKE + args,
             env=env,
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

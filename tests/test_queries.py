@@ -339,6 +339,48 @@ def test_cli_query_prints_counts(fixture_lake: LocalEngine) -> None:
     ]
 
 
+def test_sql_answers_ad_hoc_questions_in_every_output_format(
+    fixture_lake: LocalEngine, tmp_path: Path
+) -> None:
+    ask = "SELECT level, count(*) AS n FROM processed_logs GROUP BY level ORDER BY n DESC, level"
+    csv = CliRunner().invoke(main, ["sql", ask, "--format", "csv"])
+    assert csv.exit_code == 0, csv.output
+    assert csv.output.splitlines() == ["level,n", "ERROR,5", "INFO,3", "DEBUG,1", "WARN,1"]
+    (tmp_path / "q.sql").write_text(ask + ";\n")
+    as_json = CliRunner().invoke(main, ["sql", "-f", str(tmp_path / "q.sql"), "--format", "json"])
+    assert json.loads(as_json.output)[0] == {"level": "ERROR", "n": 5}
+    table = CliRunner().invoke(main, ["sql", "SELECT count(*) AS invalid FROM errors_logs"])
+    assert table.output.split() == ["invalid", "3"]  # one in the sample, two in app.log
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sql", "DROP TABLE processed_logs"], "runs one SELECT"),
+        (["sql", "INSERT INTO processed_logs VALUES (1)"], "runs one SELECT"),
+        (["sql", "SELECT 1; SELECT 2"], "exactly one SELECT statement, got 2"),
+        (["sql", "SELECT * FROM processed_logs WHERE level = :level"], "placeholders need a saved"),
+        (["sql", "SELECT * FROM nope"], "nope does not exist"),
+        (["sql", "SELECT FROM WHERE ("], "not valid Athena SQL"),
+    ],
+)
+def test_sql_refuses_what_is_not_one_select(
+    fixture_lake: LocalEngine, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
+    assert message in result.output
+
+
+def test_queries_check_reports_an_attribute_that_became_a_column() -> None:
+    columns = {"processed_logs": {"event_time", "level", "message", "latency_ms"}}
+    problems = check(columns=columns)
+    assert len(problems) == 1 and "attribute_percentiles/v1.sql" in problems[0], problems
+    assert "has a column latency_ms now" in problems[0]
+    assert check(columns={"processed_logs": {"event_time", "user_id"}}) == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

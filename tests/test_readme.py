@@ -59,3 +59,52 @@ def test_the_local_stack_example_runs_as_written(tmp_path: Path) -> None:
         assert "objects processed  2" in result.stdout, result.stdout
     finally:
         server.stop()
+
+
+def test_the_project_example_runs_as_written_on_a_running_stack(tmp_path: Path) -> None:
+    """init, a local stack started in the project, an upload, a column added to the project's
+    table, catalog apply and reprocess while the stack runs: the column is filled."""
+    lines = block("## Your own project")
+    assert lines[0].startswith("loglake init my-logs && cd my-logs")
+    assert lines[1] == "loglake local up"
+    port = str(free_port())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOGLAKE_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    records = [good(i, latency_ms=100 * i) for i in range(1, 4)]
+    (tmp_path / "app.log").write_text(ndjson(*records))
+    subprocess.run(["bash", "-c", lines[0]], cwd=tmp_path, env=env, check=True)
+    project = tmp_path / "my-logs"
+    server = Proc(["local", "up", "--port", port], env, cwd=project)
+    try:
+        server.wait_for("Ctrl-C stops")
+        assert f"project {project} (loglake.toml)" in server.lines
+        for line in lines[2:]:
+            if line.startswith("export "):
+                env.update(item.split("=", 1) for item in line.removeprefix("export ").split())
+                env["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL"].replace("4566", port)
+                continue
+            result = shell(line, project, env)
+            if line.startswith("loglake reprocess"):
+                assert "1 of 1 object(s) not current; 1 sent" in result.stdout, result.stdout
+        deadline = time.monotonic() + 60  # the worker processes what reprocess sent
+        while "300" not in result.stdout and time.monotonic() < deadline:
+            time.sleep(0.5)
+            result = shell(lines[-1], project, env)
+        rows = [line.split() for line in result.stdout.splitlines()]
+        assert rows == [
+            ["message", "latency_ms"],
+            *(["event", f"{i}", f"{100 * i}"] for i in (3, 2, 1)),
+        ]
+        changed = "glue_ddl/processed_logs.sql changed: tables, sources and rules read again"
+        assert any(changed in line for line in server.lines), server.lines[-20:]
+    finally:
+        server.stop()
+
+
+def shell(line: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One README line in bash, as a reader would paste it; it must succeed."""
+    result = subprocess.run(
+        ["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, (line, result.stdout, result.stderr)
+    return result

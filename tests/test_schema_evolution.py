@@ -53,7 +53,7 @@ def test_a_column_added_anywhere_is_added_in_place_and_old_rows_read_null(
     lake.pipeline().process_s3(RAW, "before.log")
     before = glue_table(lake)
     evolved = dataclasses.replace(
-        lake.config, ddl_dir=ddl_dir(tmp_path, add_after("level", "user_id string"))
+        lake.config, ddl_dirs=(ddl_dir(tmp_path, add_after("level", "user_id string")),)
     )
     changes = {c.name: c.action for c in apply(evolved, lake.session)}
     assert changes[f"{DB}.processed_logs"] == "updated"
@@ -67,7 +67,7 @@ def test_a_column_added_anywhere_is_added_in_place_and_old_rows_read_null(
     assert {c.action for c in apply(evolved, lake.session)} == {"unchanged"}
 
     lake.put("after.log", ndjson(good(3, user_id="u-new"), good(4)))
-    lake.pipeline(ddl_dir=evolved.ddl_dir).process_s3(RAW, "after.log")
+    lake.pipeline(ddl_dirs=evolved.ddl_dirs).process_s3(RAW, "after.log")
     expected = {
         ("before.log", 1): None,  # written before the column existed: NULL, not "u-old"
         ("before.log", 2): None,
@@ -89,17 +89,17 @@ def user_ids(lake: Lake) -> dict[tuple[str, int], str | None]:
 def test_int_widens_to_bigint_in_place(served_lake: Lake, tmp_path: Path) -> None:
     lake = served_lake
     narrow = dataclasses.replace(
-        lake.config, ddl_dir=ddl_dir(tmp_path, add_after("message", "retries int"))
+        lake.config, ddl_dirs=(ddl_dir(tmp_path, add_after("message", "retries int")),)
     )
     apply(narrow, lake.session)
     lake.put("narrow.log", ndjson(good(1, retries=3)))
-    lake.pipeline(ddl_dir=narrow.ddl_dir).process_s3(RAW, "narrow.log")
+    lake.pipeline(ddl_dirs=narrow.ddl_dirs).process_s3(RAW, "narrow.log")
     wide = dataclasses.replace(
-        lake.config, ddl_dir=ddl_dir(tmp_path, add_after("message", "retries bigint"))
+        lake.config, ddl_dirs=(ddl_dir(tmp_path, add_after("message", "retries bigint")),)
     )
     assert "updated" in {c.action for c in apply(wide, lake.session)}
     lake.put("wide.log", ndjson(good(2, retries=2**40)))
-    lake.pipeline(ddl_dir=wide.ddl_dir).process_s3(RAW, "wide.log")
+    lake.pipeline(ddl_dirs=wide.ddl_dirs).process_s3(RAW, "wide.log")
     table = LocalEngine(lake.session, DB).dataset("processed_logs").to_table()
     assert sorted(table.column("retries").to_pylist()) == [3, 2**40]
 
@@ -119,11 +119,11 @@ def test_other_changes_are_refused_with_what_to_do_and_change_nothing(
 ) -> None:
     edit, message = REFUSED[change]
     before = glue_table(lake)
-    changed = dataclasses.replace(lake.config, ddl_dir=ddl_dir(tmp_path, edit))
+    changed = dataclasses.replace(lake.config, ddl_dirs=(ddl_dir(tmp_path, edit),))
     with pytest.raises(SchemaMismatchError, match=message):
         apply(changed, lake.session)
     assert glue_table(lake)["StorageDescriptor"] == before["StorageDescriptor"]
-    monkeypatch.setenv("GLUE_DDL_DIR", str(changed.ddl_dir))
+    monkeypatch.setenv("GLUE_DDL_DIR", str(changed.ddl_dirs[0]))
     result = CliRunner().invoke(main, ["catalog", "apply"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert result.output.startswith("Error: table log_analytics_db.processed_logs")

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -113,6 +114,42 @@ class Heartbeat:
             self.beats += 1
 
 
+#: Stands for "the configuration cannot be read" among the files ``Definitions`` compares.
+BROKEN = Path("(unreadable)")
+
+
+class Definitions:
+    """The bytes of the files the handler's configuration is read from (tables, sources, rules),
+    so a worker that runs for days notices an edit (``catalog apply`` after a new column) and
+    reads them again before its next batch instead of writing rows the old way."""
+
+    def __init__(self) -> None:
+        self.seen = self._read()
+
+    @staticmethod
+    def _read() -> dict[Path, bytes]:
+        try:
+            files = Config.from_env().files()
+        except LoglakeError as exc:  # half-edited: reported once, compared again next batch
+            return {BROKEN: str(exc).encode()}
+        found = {}
+        for path in files:
+            try:
+                found[path] = path.read_bytes()
+            except OSError:
+                found[path] = b""
+        return found
+
+    def changed(self) -> list[Path]:
+        """The files added, removed or edited since the last call."""
+        now = self._read()
+        edited = [
+            p for p in sorted(now.keys() | self.seen.keys()) if now.get(p) != self.seen.get(p)
+        ]
+        self.seen = now
+        return edited
+
+
 class Worker:
     """Long-polls one queue and hands each batch to ``handler.app.lambda_handler``."""
 
@@ -137,6 +174,7 @@ class Worker:
         self.visibility = int(attributes.get("VisibilityTimeout", "30"))
         self.stop = threading.Event()
         self.batches = 0
+        self.definitions = Definitions()
 
     def run(self) -> None:
         """Poll until ``stop`` is set; ride out transient faults, raise permanent ones."""
@@ -176,6 +214,7 @@ class Worker:
         """Run the handler on one batch; delete what succeeded, leave the failures for redelivery."""
         from handler.app import lambda_handler
 
+        self.follow_definitions()
         event = lambda_sqs_event(messages, self.queue_arn)
         started = time.monotonic()
         with Heartbeat(self.sqs, self.queue_url, messages, self.visibility):
@@ -197,6 +236,24 @@ class Worker:
         seconds = time.monotonic() - started
         self.log(f"batch: {len(done)} message(s) done, {len(failed)} to retry ({seconds:.2f} s)")
 
+    def follow_definitions(self) -> None:
+        """Read the configuration again if a file it came from changed since the last batch."""
+        from handler.app import use_pipeline
+        from handler.pipeline import Pipeline
+
+        edited = self.definitions.changed()
+        if not edited:
+            return
+        names = ", ".join(_short(p) for p in edited if p != BROKEN) or "the configuration"
+        try:
+            use_pipeline(Pipeline(Config.from_env()))
+        except LoglakeError as exc:
+            self.log(
+                f"{names} changed but cannot be used ({exc}); keeping the previous definitions"
+            )
+            return
+        self.log(f"{names} changed: tables, sources and rules read again for the next batch")
+
     def release(self, messages: list[dict[str, Any]]) -> None:
         """Give received messages back to the queue now (shutdown before processing)."""
         self.sqs.change_message_visibility_batch(
@@ -206,6 +263,11 @@ class Worker:
                 for i, m in enumerate(messages)
             ],
         )
+
+
+def _short(path: Path) -> str:
+    """``glue_ddl/processed_logs.sql``: a file by its folder and name."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def run_processes(url: str, concurrency: int, wait_seconds: int, log: Any = print) -> None:
