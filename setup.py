@@ -17,7 +17,7 @@ setup(
     package_data={
         "handler.glue_ddl": ["*.sql"],
         "loglake.saved_queries": ["*/*.sql"],
-        "loglake.infra": ["*.yaml"],
+        "loglake.infra": ["*.yaml", "*.json"],
         "loglake.layer_spec": ["*.txt", "*.md"],
         "loglake": ["samples/*.log"],
     },

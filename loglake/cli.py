@@ -1214,6 +1214,17 @@ def package_cmd(out: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Custom validation rules for the function (a JSON file).",
 )
+@click.option(
+    "--raw-bucket",
+    default=lambda: _PROJECT.raw_bucket if _PROJECT is not None else "",
+    help="Read this existing bucket (through EventBridge, keeping its notifications) instead "
+    "of creating a raw bucket.",
+)
+@click.option(
+    "--raw-prefix",
+    default=lambda: _PROJECT.raw_prefix if _PROJECT is not None else "",
+    help="With --raw-bucket: read only the keys under this prefix.",
+)
 @_sources_option
 def deploy(
     stack: str,
@@ -1226,6 +1237,8 @@ def deploy(
     timeout: int,
     alarm_email: str,
     rules_file: Path | None,
+    raw_bucket: str,
+    raw_prefix: str,
 ) -> None:
     """Deploy (or update) the whole pipeline as one CloudFormation stack, through a change set.
 
@@ -1236,6 +1249,9 @@ def deploy(
 
         \b
         loglake deploy --stack demo --region eu-west-1 --layer build
+
+        \b
+        loglake deploy --stack shop --raw-bucket shop-app-logs --raw-prefix app/
     """
     from handler.config import Config
     from handler.rules import parse_rules
@@ -1251,7 +1267,8 @@ def deploy(
         stack=stack, prefix=prefix, layer=layer, suffixes=suffixes or _settings().suffixes,
         architecture=arch, runtime=runtime, memory=memory, timeout=timeout, alarm_email=alarm_email,
         rules=json.dumps(json.loads(rules), separators=(",", ":")) if rules.strip() else "",
-        sources=sources, ddl_dirs=Config.from_env().ddl_dirs,
+        sources=sources, ddl_dirs=Config.from_env().ddl_dirs, raw_bucket=raw_bucket,
+        raw_prefix=raw_prefix,
     )  # fmt: skip
     _announce_project()
     outputs = run(settings, session(), log=_log)
@@ -1292,8 +1309,21 @@ def destroy(stack: str, prefix: str, yes: bool) -> None:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
+@click.option(
+    "--raw-bucket",
+    default=lambda: _PROJECT.raw_bucket if _PROJECT is not None else "",
+    help="Read this existing bucket (through EventBridge, keeping its notifications) instead "
+    "of creating a raw bucket.",
+)
+@click.option(
+    "--raw-prefix",
+    default=lambda: _PROJECT.raw_prefix if _PROJECT is not None else "",
+    help="With --raw-bucket: read only the keys under this prefix.",
+)
 @_sources_option
-def template(suffixes: tuple[str, ...], output: Path | None) -> None:
+def template(
+    suffixes: tuple[str, ...], output: Path | None, raw_bucket: str, raw_prefix: str
+) -> None:
     """Print the deployable CloudFormation template (infra/template.yaml + tables from glue_ddl/).
 
     Example:
@@ -1307,7 +1337,9 @@ def template(suffixes: tuple[str, ...], output: Path | None) -> None:
 
     _announce_project()
     ddl_dirs = Config.from_env().ddl_dirs
-    rendered = render(suffixes or _settings().suffixes, ddl_dirs, _checked_sources())
+    rendered = render(
+        suffixes or _settings().suffixes, ddl_dirs, _checked_sources(), raw_bucket, raw_prefix
+    )
     text = json.dumps(rendered, indent=1, sort_keys=True) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")

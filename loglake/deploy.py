@@ -58,15 +58,22 @@ class Settings:
     #: The table definitions, layered (a project's over the built-ins): one set for the zip and
     #: the template.
     ddl_dirs: tuple[Path, ...] | None = None
+    #: An existing bucket to read (through EventBridge) instead of a raw bucket of the stack's.
+    raw_bucket: str = ""
+    raw_prefix: str = ""
 
 
 def render(
     suffixes: tuple[str, ...] = DEFAULT_SUFFIXES,
     ddl_dirs: Sequence[Path] | None = None,
     sources: Path | None = None,
+    raw_bucket: str = "",
+    raw_prefix: str = "",
 ) -> dict[str, Any]:
     """The deployable template: tables from glue_ddl/, one notification per suffix, or with a
-    sources file one per key filter its globs need (``handler.sources.key_filters``)."""
+    sources file one per key filter its globs need (``handler.sources.key_filters``). With
+    ``raw_bucket``, no raw bucket of its own: an EventBridge rule on that existing bucket's
+    new objects (under ``raw_prefix``) feeds the queue instead (``onto_existing``)."""
     template: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     resources = template["Resources"]
     specs = load_sources(sources) if sources else DEFAULT_SOURCES
@@ -79,7 +86,9 @@ def render(
         }
         for prefix, suffix in filters
     ]
-    for name, table in load_tables(ddl_dirs).items():
+    tables = load_tables(ddl_dirs)
+    _grant_tables(resources["FunctionRole"], list(tables))
+    for name, table in tables.items():
         rendered = table_input(table.render("${ProcessedBucket}"), name)
         resources[_logical_id(name)] = {
             "Type": "AWS::Glue::Table",
@@ -90,7 +99,97 @@ def render(
                 "TableInput": _substitute(rendered),
             },
         }
+    if raw_bucket:
+        template = onto_existing(template, raw_bucket, raw_prefix, filters)
+    elif raw_prefix:
+        raise DeployError("--raw-prefix needs --raw-bucket (the stack's own bucket is read whole)")
     return template
+
+
+def _grant_tables(role: dict[str, Any], names: list[str]) -> None:
+    """The ingest function may register partitions in exactly the tables the template defines
+    (the typed ones included), named one by one."""
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "OwnGlueTables":
+                prefix = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
+                statement["Resource"] = [
+                    {"Fn::Sub": f"{prefix}:catalog"},
+                    {"Fn::Sub": f"{prefix}:database/${{GlueDatabase}}"},
+                    *({"Fn::Sub": f"{prefix}:table/${{GlueDatabase}}/{n}"} for n in names),
+                ]
+
+
+#: How the template names the raw bucket it creates (replaced by an existing bucket's name).
+_OWN_RAW = "${NamePrefix}-raw-${AWS::AccountId}-${AWS::Region}"
+
+
+def onto_existing(
+    template: dict[str, Any], bucket: str, prefix: str, filters: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """``template`` reading the existing ``bucket``: its own raw bucket and that bucket's policy
+    left out, every permission naming the bucket given instead, and an EventBridge rule that
+    sends the bucket's ``Object Created`` events (for the keys ``filters`` admit under
+    ``prefix``) to the ingest queue. The bucket's notification configuration is not in the
+    template: ``deploy`` turns EventBridge on there, keeping every notification it has."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+        raise DeployError(f"--raw-bucket {bucket!r} is not an S3 bucket name")
+    text = json.dumps(template).replace(_OWN_RAW, bucket)
+    text = text.replace('{"Ref": "RawBucket"}', json.dumps(bucket))
+    out: dict[str, Any] = json.loads(text)
+    resources = out["Resources"]
+    del resources["RawBucket"], resources["RawBucketPolicy"]
+    del out["Parameters"]["RawRetentionDays"]  # the bucket's lifecycle is its owner's
+    try_it = out["Outputs"]["TryIt"]["Value"]
+    try_it["Fn::Sub"] = try_it["Fn::Sub"].replace("${RawBucket}/", f"{bucket}/{prefix}")
+    key: dict[str, Any] = {"key": keys} if (keys := _key_patterns(prefix, filters)) else {}
+    resources["RawObjectEvents"] = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Name": {"Fn::Sub": "${NamePrefix}-raw-objects"},
+            "Description": f"New objects of the existing bucket {bucket} -> the ingest queue",
+            "EventPattern": {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {"bucket": {"name": [bucket]}, **({"object": key} if key else {})},
+            },
+            "State": "ENABLED",
+            "Targets": [{"Id": "ingest", "Arn": {"Fn::GetAtt": ["IngestQueue", "Arn"]}}],
+        },
+    }
+    resources["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"] = [
+        {
+            "Sid": "OnlyTheRawObjectsRule",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["IngestQueue", "Arn"]},
+            "Condition": {
+                "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["RawObjectEvents", "Arn"]}}
+            },
+        }
+    ]
+    return out
+
+
+def _key_patterns(prefix: str, filters: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """EventBridge key patterns (any may match) for the keys under ``prefix`` that the
+    notification ``filters`` admit; empty: every key."""
+    patterns = []
+    for start, end in filters:
+        if not (start.startswith(prefix) or prefix.startswith(start)):
+            continue  # a source whose keys are never under the prefix
+        start = max(start, prefix, key=len)
+        if end:
+            escaped = [part.replace("\\", "\\\\").replace("*", "\\*") for part in (start, end)]
+            patterns.append({"wildcard": f"{escaped[0]}*{escaped[1]}"})
+        elif start:
+            patterns.append({"prefix": start})
+        else:
+            return []
+    if not patterns:
+        raise DeployError(f"no source reads keys under --raw-prefix {prefix!r}: check sources.toml")
+    return patterns
 
 
 def s3_key_filter(prefix: str, suffix: str, rules: str, key: str) -> dict[str, Any]:
@@ -123,6 +222,12 @@ def deploy(
     account = session.client("sts").get_caller_identity()["Account"]
     region = session.region_name or "us-east-1"
     cfn, s3 = session.client("cloudformation"), session.client("s3")
+    rendered = render(
+        settings.suffixes, settings.ddl_dirs, settings.sources, settings.raw_bucket,
+        settings.raw_prefix,
+    )  # fmt: skip
+    if settings.raw_bucket:
+        _check_existing(s3, settings.raw_bucket, region)
     artifacts = f"{settings.prefix}-artifacts-{account}-{region}"
     _artifact_bucket(s3, artifacts, region)
     python = settings.runtime.removeprefix("python")
@@ -167,19 +272,64 @@ def deploy(
         parameters["LayerArn"] = settings.layer
     else:
         raise DeployError(f"--layer takes build, managed or a layer ARN, not {settings.layer!r}")
-    rendered = render(settings.suffixes, settings.ddl_dirs, settings.sources)
     body = json.dumps(rendered, indent=1, sort_keys=True)
     template = _template_argument(s3, artifacts, settings.stack, body)
     current = _stack(cfn, settings.stack)
     if current and _unchanged(cfn, settings.stack, current, body, parameters):
         log("no changes")
+        if settings.raw_bucket:
+            subscribe(s3, settings.raw_bucket, log)
         return _outputs(current)
     _run_change_set(cfn, settings.stack, template, parameters, exists=current is not None, log=log)
+    if settings.raw_bucket:
+        subscribe(s3, settings.raw_bucket, log)
+        log(
+            f"objects already in s3://{settings.raw_bucket}/{settings.raw_prefix} are not read "
+            f"until you run: loglake reprocess s3://{settings.raw_bucket}/{settings.raw_prefix} "
+            f"--queue <ReprocessQueueUrl>"
+        )
     final = _stack(cfn, settings.stack)
     assert final is not None
     outputs = _outputs(final)
     _publish_existing(session, outputs, log)
     return outputs
+
+
+def _check_existing(s3: Any, bucket: str, region: str) -> None:
+    """The existing raw bucket is reachable and in the stack's region (EventBridge delivers a
+    bucket's events only in its own region)."""
+    try:
+        where = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        raise DeployError(
+            f"--raw-bucket {bucket}: {code}; give a bucket of this account that you may configure"
+        ) from None
+    if where != region:
+        raise DeployError(
+            f"--raw-bucket {bucket} is in {where}, not {region}: deploy with --region {where}"
+        )
+
+
+def subscribe(s3: Any, bucket: str, log: Log = print) -> None:
+    """Turn on EventBridge notifications for ``bucket``, keeping every notification it has.
+
+    ``PutBucketNotificationConfiguration`` replaces a bucket's whole configuration, so the
+    current one is read and written back with the EventBridge part added; its queue, topic and
+    function notifications stay exactly as they were (and keep working: EventBridge delivery is
+    in addition to them, and cannot overlap with them the way two queue filters can).
+    """
+    current = s3.get_bucket_notification_configuration(Bucket=bucket)
+    current.pop("ResponseMetadata", None)
+    kinds = ("QueueConfigurations", "TopicConfigurations", "LambdaFunctionConfigurations")
+    others = sum(len(current.get(kind, [])) for kind in kinds)
+    if "EventBridgeConfiguration" in current:
+        log(f"s3://{bucket}: EventBridge notifications already on; {others} other(s) untouched")
+        return
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={**current, "EventBridgeConfiguration": {}}
+    )
+    log(f"s3://{bucket}: EventBridge notifications turned on; its {others} other(s) kept")
 
 
 def _publish_existing(session: boto3.Session, outputs: dict[str, str], log: Log) -> None:
@@ -220,6 +370,9 @@ def destroy(stack: str, session: boto3.Session, log: Log = print, prefix: str = 
     for bucket in buckets:
         removed = empty_bucket(s3, bucket)
         log(f"emptied s3://{bucket} ({removed} object versions)")
+    raw = _outputs(_stack(cfn, stack) or {}).get("RawBucketName")
+    if raw and raw not in buckets:
+        log(f"s3://{raw} is not the stack's: its objects and notifications stay as they are")
     cfn.delete_stack(StackName=stack)
     _wait(cfn, stack, log, deleting=True)
     account = session.client("sts").get_caller_identity()["Account"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -83,7 +84,7 @@ ALLOWED_WILDCARDS = (
 )
 
 
-def assert_least_privilege(document: dict[str, Any] | str) -> None:
+def assert_least_privilege(document: dict[str, Any] | str, also: tuple[str, ...] = ()) -> None:
     """No wildcard action at all; a wildcard resource only as the object part of this stack's own
     bucket prefixes (the handler must read whatever key is uploaded) or as a log stream."""
     for statement in statements(document):
@@ -99,7 +100,7 @@ def assert_least_privilege(document: dict[str, Any] | str) -> None:
         for resource in resources:
             text = resource if isinstance(resource, str) else resource.get("Fn::Sub", "")
             if "*" in text:
-                assert text.endswith(ALLOWED_WILDCARDS) and text.count("*") == 1, text
+                assert text.endswith(ALLOWED_WILDCARDS + also) and text.count("*") == 1, text
 
 
 @pytest.mark.parametrize("role", ["FunctionRole", "CompactRole"])
@@ -304,3 +305,200 @@ def test_a_bad_sources_file_fails_the_template_command_in_one_line(
     result = CliRunner().invoke(main, ["template", "--sources", str(bad)])
     assert result.exit_code == 2
     assert result.output.count("Error:") == 1 and "format must be one of" in result.output
+
+
+def test_deploy_onto_an_existing_bucket_keeps_its_notifications(
+    cloud: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bucket where the logs already land, with another team's queue notification on it:
+    the stack reads it through EventBridge, and the other notification still works."""
+    monkeypatch.chdir(tmp_path)
+    s3, sqs = cloud.client("s3"), cloud.client("sqs")
+    s3.create_bucket(Bucket="shop-app-logs")
+    other = sqs.create_queue(QueueName="billing-exports")["QueueUrl"]
+    other_arn = sqs.get_queue_attributes(QueueUrl=other, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    theirs = {
+        "Id": "billing",
+        "QueueArn": other_arn,
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "billing/"}]}},
+    }
+    s3.put_bucket_notification_configuration(
+        Bucket="shop-app-logs", NotificationConfiguration={"QueueConfigurations": [theirs]}
+    )
+    args = ["deploy", "--stack", "shop", "--layer", LAYER, "--raw-bucket", "shop-app-logs"]
+    result = CliRunner().invoke(main, [*args, "--raw-prefix", "app/"])
+    assert result.exit_code == 0, result.output
+    assert "s3://shop-app-logs: EventBridge notifications turned on; its 1 other(s) kept" in (
+        result.stderr
+    )
+    notifications = s3.get_bucket_notification_configuration(Bucket="shop-app-logs")
+    assert notifications["QueueConfigurations"] == [theirs | {"Events": ["s3:ObjectCreated:*"]}]
+    # (moto leaves EventBridgeConfiguration out of its answer; the deliveries below prove it on)
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cloud.client("cloudformation").list_stack_resources(StackName="shop")[
+            "StackResourceSummaries"
+        ]
+    }
+    assert "RawBucket" not in resources and "RawObjectEvents" in resources
+    role = cloud.client("lambda").get_function_configuration(
+        FunctionName=resources["IngestFunction"]
+    )
+    policy = cloud.client("iam").get_role_policy(
+        RoleName=role["Role"].rsplit("/", 1)[-1], PolicyName="loglake-ingest"
+    )["PolicyDocument"]
+    read = next(s for s in statements(policy) if s["Sid"] == "ReadRawObjects")
+    assert read["Resource"] in (
+        "arn:aws:s3:::shop-app-logs/*",
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::shop-app-logs/*"},
+    )
+
+    # moto matches a schedule rule (no pattern) against every event and fails on its Lambda
+    # target, which ends delivery to the rules after it: the compaction's is set aside here.
+    cloud.client("events").remove_targets(Rule="loglake-compact-daily", Ids=["compact"])
+    s3.put_object(Bucket="shop-app-logs", Key="app/web-1.log", Body=SAMPLE.read_bytes())
+    s3.put_object(Bucket="shop-app-logs", Key="billing/2026-12.csv", Body=b"a,b\n")
+    ingest = sqs.receive_message(QueueUrl=resources["IngestQueue"], MaxNumberOfMessages=10)
+    bodies = [json.loads(m["Body"]) for m in ingest.get("Messages", [])]
+    assert [(b["detail-type"], b["detail"]["object"]["key"]) for b in bodies] == [
+        ("Object Created", "app/web-1.log")
+    ]  # the billing export is not loglake's, and still reaches its own queue:
+    billing = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=other, MaxNumberOfMessages=10)["Messages"]
+    ]
+    assert [
+        unquote_plus(r["s3"]["object"]["key"]) for b in billing for r in b.get("Records", [])
+    ] == [
+        "billing/2026-12.csv"
+    ]  # (besides the s3:TestEvent S3 sends when a configuration is written)
+
+    from loglake.local.lambda_event import lambda_sqs_event
+
+    processed = resources["ProcessedBucket"]
+    apply(Config.from_env({"PROCESSED_BUCKET": processed}), cloud)
+    monkeypatch.setenv("PROCESSED_BUCKET", processed)
+    handler.app._pipeline = None
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{resources['IngestQueue'].rsplit('/', 1)[1]}"
+    response = lambda_handler(lambda_sqs_event(ingest["Messages"], queue_arn), None)
+    assert response == {"batchItemFailures": []}
+    assert s3.list_objects_v2(Bucket=processed, Prefix="processed/")["KeyCount"] == 1
+
+    again = CliRunner().invoke(main, [*args, "--raw-prefix", "app/"])
+    assert again.exit_code == 0, again.output
+    assert "1 other(s)" in again.stderr  # on AWS "already on ... untouched"; moto cannot tell
+    s3.put_object(Bucket="shop-app-logs", Key="app/web-2.log", Body=SAMPLE.read_bytes())
+    s3.put_object(Bucket="shop-app-logs", Key="billing/2027-01.csv", Body=b"a,b\n")
+    assert sqs.receive_message(QueueUrl=resources["IngestQueue"])["Messages"]
+    assert sqs.receive_message(QueueUrl=other)["Messages"]
+    gone = CliRunner().invoke(main, ["destroy", "--stack", "shop", "--yes"])
+    assert gone.exit_code == 0, gone.output
+    assert s3.list_objects_v2(Bucket="shop-app-logs")["KeyCount"] == 4  # not the stack's
+    kept = s3.get_bucket_notification_configuration(Bucket="shop-app-logs")
+    assert kept["QueueConfigurations"][0]["Id"] == "billing"
+
+
+def test_an_existing_bucket_in_another_region_or_missing_is_one_line(cloud: boto3.Session) -> None:
+    cloud.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket="far-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    args = ["deploy", "--stack", "x", "--layer", LAYER, "--raw-bucket"]
+    far = CliRunner().invoke(main, [*args, "far-logs"])
+    assert (
+        far.exit_code == 2
+        and "is in eu-west-1, not us-east-1: deploy with --region eu-west-1" in far.output
+    )
+    missing = CliRunner().invoke(main, [*args, "no-such-logs"])
+    assert missing.exit_code == 2 and "--raw-bucket no-such-logs: NoSuchBucket" in missing.output
+
+
+def test_the_template_onto_an_existing_bucket_passes_cfn_lint_and_filters_keys(
+    tmp_path: Path,
+) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        "aws_logs = false\n[[source]]\nname = 'web'\nmatch = ['app/**.log', 'app/**.log.gz']\n"
+    )
+    template = render(sources=sources, raw_bucket="shop-app-logs", raw_prefix="app/")
+    pattern = template["Resources"]["RawObjectEvents"]["Properties"]["EventPattern"]
+    assert pattern["detail"]["object"]["key"] == [
+        {"wildcard": "app/*.log"}, {"wildcard": "app/*.log.gz"}
+    ]  # fmt: skip
+    assert "RawRetentionDays" not in template["Parameters"]
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout
+    for policy in template["Resources"]["FunctionRole"]["Properties"]["Policies"]:
+        assert_least_privilege(policy["PolicyDocument"], also=(":::shop-app-logs/*",))
+    with pytest.raises(Exception, match="no source reads keys under --raw-prefix 'billing/'"):
+        render(sources=sources, raw_bucket="shop-app-logs", raw_prefix="billing/")
+    assert render() == render(raw_bucket="")  # without the option: today's template
+
+
+#: boto3 calls whose IAM action is not their CamelCase name.
+IAM_NAMES = {
+    "s3:head_bucket": "s3:ListBucket",
+    "s3:head_object": "s3:GetObject",
+    "s3:list_object_versions": "s3:ListBucketVersions",
+    "s3:get_paginator": "s3:ListBucketVersions",
+    "s3:upload_file": "s3:PutObject",
+    "s3:delete_objects": "s3:DeleteObjectVersion",
+    "s3:put_public_access_block": "s3:PutBucketPublicAccessBlock",
+    "s3:put_bucket_encryption": "s3:PutEncryptionConfiguration",
+    "s3:get_bucket_notification_configuration": "s3:GetBucketNotification",
+    "s3:put_bucket_notification_configuration": "s3:PutBucketNotification",
+    "cloudformation:get_paginator": "cloudformation:ListStackResources",
+    "glue:get_paginator": "glue:GetPartitions",
+}
+#: What CloudFormation calls to create each resource type of the template.
+CREATES = {
+    "AWS::S3::Bucket": "s3:CreateBucket", "AWS::S3::BucketPolicy": "s3:PutBucketPolicy",
+    "AWS::SQS::Queue": "sqs:CreateQueue", "AWS::SQS::QueuePolicy": "sqs:SetQueueAttributes",
+    "AWS::IAM::Role": "iam:CreateRole", "AWS::Lambda::Function": "lambda:CreateFunction",
+    "AWS::Lambda::LayerVersion": "lambda:PublishLayerVersion",
+    "AWS::Lambda::Permission": "lambda:AddPermission",
+    "AWS::Lambda::EventSourceMapping": "lambda:CreateEventSourceMapping",
+    "AWS::Logs::LogGroup": "logs:CreateLogGroup", "AWS::Events::Rule": "events:PutRule",
+    "AWS::Glue::Database": "glue:CreateDatabase", "AWS::Glue::Table": "glue:CreateTable",
+    "AWS::Athena::WorkGroup": "athena:CreateWorkGroup", "AWS::SNS::Topic": "sns:CreateTopic",
+    "AWS::CloudWatch::Alarm": "cloudwatch:PutMetricAlarm",
+}  # fmt: skip
+
+
+def test_the_deployers_policy_covers_the_template_and_every_call_deploy_makes(
+    tmp_path: Path,
+) -> None:
+    import re
+
+    root = Path(__file__).parent.parent
+    policy = json.loads((root / "infra" / "deployer-policy.json").read_text())
+    allowed = {a for s in statements(policy) for a in s["Action"]}
+    for raw in ("", "shop-app-logs"):
+        types = {r["Type"] for r in render(raw_bucket=raw)["Resources"].values()}
+        assert types <= set(CREATES), types - set(CREATES)
+        assert {CREATES[t] for t in types} <= allowed
+    clients = {"cfn": "cloudformation", "s3": "s3", "glue": "glue"}
+    for module in ("deploy.py", "migrate.py"):
+        text = (root / "loglake" / module).read_text()
+        for client, call in re.findall(r"\b(cfn|s3|glue)\.([a-z_]+)\(", text):
+            service = clients[client]
+            name = f"{service}:{call}"
+            action = IAM_NAMES.get(name) or f"{service}:" + call.title().replace("_", "")
+            assert action in allowed, f"{module} calls {name}: add {action} to the policy"
+    # cfn-lint checks every action name against IAM's list (W3037) and the document's shape.
+    template = {
+        "Resources": {"Deployer": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+            "PolicyDocument": policy}}}
+    }  # fmt: skip
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(template))
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout
