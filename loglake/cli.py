@@ -633,8 +633,12 @@ def report(
         s3_output,
     )
     click.echo(f"wrote {written.resolve()} ({written.stat().st_size / 1e6:.1f} MB)")
-    if open_it:
-        webbrowser.open(written.resolve().as_uri())
+    if open_it and not webbrowser.open(written.resolve().as_uri()):
+        click.echo(
+            f"no browser could be started here: open {written.resolve().as_uri()} in one "
+            "(or set BROWSER to the command that starts yours)",
+            err=True,
+        )
 
 
 @main.group(cls=LoglakeGroup)
@@ -757,7 +761,7 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     from handler.config import Config
 
     from .target import session
-    from .upload import find_files, key_for, wait_for_manifests
+    from .upload import find_files, key_for
     from .upload import upload as put
 
     config = Config.from_env()
@@ -779,10 +783,18 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
     aws = session()
     keyed = [(f, key_for(f, list(paths), prefix)) for f in files]
     total = sum(f.stat().st_size for f in files)
-    with click.progressbar(
-        length=max(total, 1), label=f"uploading {len(files)} file(s)", file=sys.stderr
-    ) as bar:
-        uploaded = put(aws, bucket, keyed, bar.update)
+    try:
+        with click.progressbar(
+            length=max(total, 1), label=f"uploading {len(files)} file(s)", file=sys.stderr
+        ) as bar:
+            uploaded = put(aws, bucket, keyed, bar.update)
+    except KeyboardInterrupt:
+        click.echo(
+            "\nstopped: the files uploaded so far will be processed; run the same command again "
+            "for the rest (an unchanged file uploaded twice is processed once)",
+            err=True,
+        )
+        raise click.exceptions.Exit(130) from None
     for item in uploaded:
         click.echo(f"uploaded s3://{bucket}/{item.key}")
     if not wait:
@@ -797,20 +809,45 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
                 err=True,
             )
         watched = [u for u in watched if u not in unread]
+    if not watched:
+        click.echo("nothing to wait for: no uploaded file is one loglake reads", err=True)
+        return
+    try:
+        found, missing = _wait_for(aws, bucket, config.processed_bucket, watched, timeout)
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nstopped waiting: the {len(watched)} file(s) are uploaded and will still be "
+            "processed; `loglake status` shows how far it got",
+            err=True,
+        )
+        raise click.exceptions.Exit(130) from None
+    _upload_table(watched, found)
+    if missing:
+        names = ", ".join(u.key for u in missing)
+        raise click.ClickException(
+            f"not processed within {timeout} s: {names}. Is a worker running (`loglake local up` or "
+            "`loglake worker`)? `loglake status` shows the queue."
+        )
+
+
+def _wait_for(
+    aws: Any, bucket: str, processed: str, watched: list[Any], timeout: int
+) -> tuple[dict[str, Any], list[Any]]:
+    """Wait for each uploaded file's manifest, with a progress bar."""
+    from .upload import wait_for_manifests
+
     with click.progressbar(
         length=max(len(watched), 1),
         label=f"waiting for {len(watched)} file(s) to be processed",
         file=sys.stderr,
         show_pos=True,
     ) as waiting:
-        found, missing = wait_for_manifests(
-            aws,
-            bucket,
-            config.processed_bucket,
-            watched,
-            timeout,
-            on_done=lambda item, doc: waiting.update(1),
+        return wait_for_manifests(
+            aws, bucket, processed, watched, timeout, on_done=lambda item, doc: waiting.update(1)
         )
+
+
+def _upload_table(watched: list[Any], found: dict[str, Any]) -> None:
     rows: list[tuple[Any, ...]] = [
         (
             u.key,
@@ -830,13 +867,8 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
                 round(sum(float(r[4]) for r in rows), 3),
             )
         )
-    _table(["file", "valid", "invalid", "blank", "seconds"], rows)
-    if missing:
-        names = ", ".join(u.key for u in missing)
-        raise click.ClickException(
-            f"not processed within {timeout} s: {names}. Is a worker running (`loglake local up` or "
-            "`loglake worker`)? `loglake status` shows the queue."
-        )
+    if rows:
+        _table(["file", "valid", "invalid", "blank", "seconds"], rows)
 
 
 @main.command()
@@ -860,7 +892,8 @@ def status(queue_url: str | None) -> None:
     from .status import collect
     from .target import session
 
-    info = collect(session(), Config.from_env(), queue_url or _queue_url(required=False))
+    url = queue_url or _queue_url(required=False)
+    info = collect(session(), Config.from_env(), url)
     click.echo(
         f"objects processed  {info.objects:,}"
         + (f"  ({info.in_progress} in progress)" if info.in_progress else "")
@@ -872,6 +905,8 @@ def status(queue_url: str | None) -> None:
         click.echo(
             f"queue              {info.queue['waiting']:,} waiting, {info.queue['in_flight']:,} in flight"
         )
+    elif url is None:
+        click.echo(f"queue              none named {_settings().queue} (set LOGLAKE_QUEUE)")
     if info.dead_letters:
         click.echo(
             f"dead letters       {info.dead_letters['waiting']:,} (inspect them before redriving)"
@@ -901,6 +936,11 @@ def status(queue_url: str | None) -> None:
                 f"source {doc.get('source', 'default')} ({doc.get('format', 'ndjson')})  "
                 f"valid {doc.get('valid', '-')}  invalid {doc.get('invalid', '-')}"
             )
+    if url is None and os.environ.get("LOGLAKE_QUEUE"):
+        raise click.ClickException(
+            f"queue {_settings().queue!r} does not exist, so its depth is not shown: set "
+            "LOGLAKE_QUEUE to the ingest queue's name or pass --queue-url"
+        )
 
 
 @main.command()

@@ -122,3 +122,27 @@ def test_sources_explain_joins_records_and_names_an_unmatched_key(
     result = CliRunner().invoke(main, ["sources", "explain", str(other), "--sources", str(sources)])
     assert result.exit_code == 2
     assert result.output.count("Error:") == 1 and "no source in" in result.output
+
+
+def test_status_says_when_the_queue_it_was_told_of_does_not_exist(lake: object) -> None:
+    default = CliRunner().invoke(main, ["status"])
+    assert default.exit_code == 0, default.output
+    assert "queue              none named loglake-ingest (set LOGLAKE_QUEUE)" in default.stdout
+    told = CliRunner().invoke(main, ["status"], env={"LOGLAKE_QUEUE": "nope-queue"})
+    assert told.exit_code == 2
+    assert told.stderr.splitlines() == [
+        "Error: queue 'nope-queue' does not exist, so its depth is not shown: set LOGLAKE_QUEUE "
+        "to the ingest queue's name or pass --queue-url"
+    ]
+    assert "objects processed" in told.stdout  # the rest is still shown
+
+
+def test_report_open_without_a_browser_says_where_the_page_is(lake: object, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        main, ["report", "-o", str(out), "--open"], env={"BROWSER": "false"}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"no browser could be started here: open {out.resolve().as_uri()} in one" in (
+        result.stderr
+    )

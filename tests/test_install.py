@@ -26,10 +26,10 @@ def test_a_wheel_installed_elsewhere_has_everything_a_checkout_has(tmp_path: Pat
         "PYTHONPATH": str(target)
     }
 
-    def loglake(*args: str) -> subprocess.CompletedProcess[str]:
+    def loglake(*args: str, cwd: Path = empty) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "loglake.cli", *args],
-            cwd=empty, env=env, capture_output=True, text=True, timeout=300,
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
 
     where = subprocess.run(
@@ -58,6 +58,18 @@ def test_a_wheel_installed_elsewhere_has_everything_a_checkout_has(tmp_path: Pat
     report = empty / "loglake-report.html"
     assert f"report: {report.resolve()}" in demo.stdout
     assert 'id="chart-volume"' in report.read_text()
+    # A project of the user's own, from the installed copy: its column reaches the deployment.
+    assert loglake("init", "proj").returncode == 0
+    project = empty / "proj"
+    ddl = project / "glue_ddl" / "processed_logs.sql"
+    ddl.write_text(ddl.read_text().replace("  message ", "  latency_ms  bigint,\n  message ", 1))
+    template = loglake("template", cwd=project)
+    assert template.returncode == 0 and "latency_ms" in template.stdout, template.stderr
+    assert "replaces the built-in definition" in template.stderr
+    assert loglake("package", "--out", "dist", cwd=project).returncode == 0
+    with zipfile.ZipFile(project / "dist" / "loglake-function.zip") as zipped:
+        assert "latency_ms" in zipped.read("glue_ddl/processed_logs.sql").decode()
+        assert "sources.toml" in zipped.namelist()
 
 
 def test_the_sdist_builds_a_wheel_with_the_same_files(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from handler.exceptions import LoglakeError
 from loglake.local.server import free_port
 from loglake.local.worker import is_transient
 
@@ -343,6 +344,28 @@ def test_upload_wait_times_out_clearly_without_a_worker(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_ctrl_c_while_upload_waits_says_the_files_are_safe(tmp_path: Path) -> None:
+    server, stack = start_stack(tmp_path, "--no-worker")
+    try:
+        notes = tmp_path / "notes.txt"
+        notes.write_text("not a log\n")
+        nothing = stack.cli("upload", str(notes), "--wait")
+        assert nothing.returncode == 0 and nothing.stdout.splitlines() == [
+            "uploaded s3://loglake-raw/notes.txt"
+        ]  # no empty table
+        assert "nothing to wait for: no uploaded file is one loglake reads" in nothing.stderr
+        waiting = Proc(["upload", str(SAMPLE), "--wait"], stack.env)
+        waiting.wait_for("waiting for 1 file(s)")
+        assert waiting.stop(signal.SIGINT) == 130
+        assert waiting.lines[-1] == (
+            "stopped waiting: the 1 file(s) are uploaded and will still be processed; "
+            "`loglake status` shows how far it got"
+        ), waiting.lines
+        assert "Aborted!" not in waiting.lines
+    finally:
+        server.stop()
+
+
 def test_worker_rides_out_a_five_second_outage_mid_object(tmp_path: Path) -> None:
     """The worker reaches the stack through a proxy that refuses and cuts connections for 5 s."""
     server, stack = start_stack(tmp_path, "--no-worker", "--visibility-timeout", "10")
@@ -473,3 +496,27 @@ def test_a_sources_file_routes_objects_as_a_deployed_stack_would(tmp_path: Path)
         assert "1  nginx (combined)" in status.stdout and "1  system (syslog)" in status.stdout
     finally:
         assert proc.stop() == 0
+
+
+def test_a_stopped_stack_leaves_its_port_free_at_once() -> None:
+    """Connections the server closed stay in TIME_WAIT for up to a minute; they must not make
+    the next `local up` on the same port fail."""
+    from loglake.local.server import MotoServer
+
+    port = free_port()
+    first = MotoServer("127.0.0.1", port)
+    url = first.start()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(b"GET /moto-api/data.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while client.recv(65536):  # until the server closes first: its side goes to TIME_WAIT
+            pass
+    first.stop()
+    again = MotoServer("127.0.0.1", port)
+    assert again.start() == url
+    with socket.socket() as sock:  # and a port someone listens on is still refused
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        taken = MotoServer("127.0.0.1", sock.getsockname()[1])
+        with pytest.raises(LoglakeError, match="cannot listen on"):
+            taken.start()
+    again.stop()

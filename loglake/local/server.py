@@ -32,9 +32,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _check_free(host: str, port: int) -> None:
+    """Fail in one line if something listens on ``host:port``. ``SO_REUSEADDR`` as the server
+    itself binds: connections of a stack just stopped (TIME_WAIT, up to a minute) do not count."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+            sock.listen()
         except OSError as exc:
             raise LoglakeError(
                 f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses that port "
