@@ -38,6 +38,31 @@ _output_option = click.option(
 )
 
 
+class _Day(click.ParamType):
+    """A day, YYYY-MM-DD, as a ``datetime`` at midnight; a wrong one says what is wrong with it
+    (``2026-02-30``: the day is out of range for the month, not "does not match the format")."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.strptime(str(value), "%Y-%m-%d")
+        except ValueError:
+            pass
+        try:
+            parts = [int(p) for p in str(value).split("-")]
+            datetime(*parts)  # type: ignore[misc]  # says which part is out of range
+        except (ValueError, TypeError) as exc:
+            why = str(exc) if len(str(value).split("-")) == 3 else "write it YYYY-MM-DD"
+            self.fail(f"{value!r} is not a day: {why}", param, ctx)
+        self.fail(f"{value!r} is not a day: write it YYYY-MM-DD", param, ctx)
+
+
+_DAY = _Day()
+
+
 def _athena_options(command: Any) -> Any:
     """``--workgroup`` and ``--s3-output``, for the commands that can run on Athena."""
     command = click.option(
@@ -279,12 +304,14 @@ def sources_explain(target: str, lines: int, fmt: str | None) -> None:
     if found.source is None:
         raise click.ClickException(found.reason)
     click.echo(f"  source {found.source.name} (format {found.source.format}): {found.reason}")
+    from .render import printable
+
     for line in found.lines:
-        click.echo(f"{line.number:>5}  {line.text[:160]}")
+        click.echo(f"{line.number:>5}  {printable(line.text[:160])}")
         if line.row is not None:
-            click.echo(f"       -> {json.dumps(line.row, ensure_ascii=False)[:400]}")
+            click.echo(f"       -> {printable(json.dumps(line.row, ensure_ascii=False)[:400])}")
         elif line.error is not None:
-            click.echo(f"       -> {line.error.code}: {line.error.detail}")
+            click.echo(f"       -> {line.error.code}: {printable(line.error.detail)}")
         else:
             click.echo("       -> blank")
 
@@ -296,11 +323,13 @@ def catalog() -> None:
 
 @catalog.command("apply")
 def catalog_apply() -> None:
-    """Create the database and tables from glue_ddl/ (safe to re-run).
+    """Create the database and tables from glue_ddl/ (and a project's), safe to re-run.
 
-    A table that exists with other columns is reported and left unchanged. A lake written
-    before readers' manifests existed is moved to them first: every object's committed version
-    is published, then the tables read the manifests (once; a rerun publishes nothing new).
+    An existing table gains the columns added to its file and the types widened there
+    (int -> bigint, float -> double), in place; any other change (a dropped, renamed or
+    re-typed column, other partition keys) is refused in one line and nothing is changed. A
+    lake written before readers' manifests existed is moved to them first: every object's
+    committed version is published, then the tables read the manifests (once).
 
     Example:
 
@@ -571,12 +600,10 @@ def _emit(frame: Any, fmt: str, output: str | None) -> None:
 @main.command()
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=_DAY,
     help="First day (UTC), YYYY-MM-DD.  [default: 7 days before --until]",
 )
-@click.option(
-    "--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC).  [default: today]"
-)
+@click.option("--until", type=_DAY, help="Last day (UTC).  [default: today]")
 @_engine_option
 @click.option(
     "--output",
@@ -950,8 +977,8 @@ def status(queue_url: str | None) -> None:
     is_flag=True,
     help="Only objects processed under another fingerprint (schema, rules, validator).",
 )
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Uploaded on or after this day.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Uploaded on or before this day.")
+@click.option("--since", type=_DAY, help="Uploaded on or after this day.")
+@click.option("--until", type=_DAY, help="Uploaded on or before this day.")
 @click.option(
     "--queue",
     "queue_url",
@@ -1011,6 +1038,8 @@ def reprocess(
     verb = "processed" if local else "sent"
     tally = run(Config.from_env(), session(), plan, lambda t: click.echo(t.line(verb), err=True))
     statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(tally.statuses.items()))
+    if tally.statuses == {verb: tally.done}:
+        statuses = ""  # not "16 processed (16 processed)"
     click.echo(
         f"{tally.picked:,} of {tally.listed:,} object(s) not current; {tally.done:,} {verb}"
         + (f" ({statuses})" if statuses else "")
@@ -1417,7 +1446,9 @@ def _queue_url(required: bool = True) -> str | None:
 
 
 def _size(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.1f} kB"
+    from .render import size_text
+
+    return size_text(size)
 
 
 def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -1443,6 +1474,8 @@ def _checked_sources() -> Path | None:
 
 
 def _print_result(result: Any) -> None:
+    from .render import printable
+
     read_by = f"  (source {result.source}, format {result.format})" if result.source else ""
     click.echo(
         f"{result.status}: {result.source_uri}{read_by}\n"
@@ -1454,7 +1487,8 @@ def _print_result(result: Any) -> None:
         click.echo(f"  {count:>8,}  {code}")
     if result.status == "dry_run":
         for sample in result.sample_errors:
-            click.echo(f"  line {sample['line']}: {sample['code']}: {sample['detail']}")
+            detail = printable(str(sample["detail"]))
+            click.echo(f"  line {sample['line']}: {sample['code']}: {detail}")
     elif result.status == "superseded":
         click.echo(
             "  the object was overwritten while it was read: nothing kept; run again for the new bytes"
@@ -1497,8 +1531,12 @@ def _every_command(group: click.Group) -> list[click.Command]:
     return found
 
 
+#: Commands that never call AWS: no --endpoint-url, --region or --profile to mislead.
+_OFFLINE = (init, queries_list, queries_show, queries_check, template, package_cmd, layer_build,
+            layer_verify, sources_list, demo)  # fmt: skip
 for _command in _every_command(main):
-    _target_options(_command)
+    if _command not in _OFFLINE:
+        _target_options(_command)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from handler.compaction import CompactOptions, PartitionResult, compact_lake
 from handler.config import Config
 
 from .exceptions import CompactUsageError
+from .render import size_text
 
 MB = 1_000_000
 
@@ -89,4 +90,4 @@ def compact(
 
 
 def _mb(size: int) -> str:
-    return f"{size / MB:,.1f} MB"
+    return size_text(size)

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,7 +37,7 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
         return out.getvalue()
     if not rows:
         return "(no rows)\n" if not columns else " | ".join(columns) + "\n(no rows)\n"
-    shown = pd.DataFrame([[_cut(_text(v)) for v in r] for r in rows], columns=columns)
+    shown = pd.DataFrame([[_cut(_shown(v)) for v in r] for r in rows], columns=columns)
     return str(shown.to_string(index=False)) + "\n"
 
 
@@ -83,8 +84,38 @@ def _text(value: Any) -> str:
 
 
 def _cut(text: str) -> str:
-    text = text.replace("\n", " ")
+    text = printable(text.replace("\n", " "))
     return text if len(text) <= CELL else text[: CELL - 3] + "..."
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (a binary line's bytes, an escape
+    sequence that would recolour or clear the screen) shown as ``\\x1b``, tabs kept."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _shown(value: Any) -> str:
+    """A table cell: floats rounded for reading (CSV and JSON keep every digit)."""
+    if isinstance(value, float) and math.isfinite(value) and value != int(value):
+        digits = 2 if abs(value) >= 1 else 6
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return _text(value)
+
+
+def size_text(size: float) -> str:
+    """Bytes for people: ``812 B``, ``4.2 kB``, ``31.5 MB``, ``2.10 GB`` (never ``0.0 MB``)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.2f} {unit}" if unit == "GB" else f"{size / scale:,.1f} {unit}"
+    return f"{size:,.0f} B"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 row``, ``2 rows``: a count and its noun."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
 def table(headers: list[str], rows: list[tuple[Any, ...]]) -> str:

@@ -23,6 +23,7 @@ import pandas as pd
 from .engines import engine_for
 from .exceptions import QueryError, ReportError
 from .queries import resolve
+from .render import plural
 
 #: Days a report covers when ``--since`` is not given (the last week and today).
 DEFAULT_DAYS = 7
@@ -135,7 +136,11 @@ def gather(
             panel, seconds = future.result()
             panels[panel.key] = panel
             if progress:
-                progress(done, len(every), f"{panel.ref} ({len(panel.rows)} rows, {seconds:.1f} s)")
+                progress(
+                    done,
+                    len(every),
+                    f"{panel.ref} ({plural(len(panel.rows), 'row')}, {seconds:.1f} s)",
+                )
     ordered = {
         key: panels[key] for key, *_ in every if key not in aws or not panels[key].rows.empty
     }

@@ -146,3 +146,34 @@ def test_report_open_without_a_browser_says_where_the_page_is(lake: object, tmp_
     assert f"no browser could be started here: open {out.resolve().as_uri()} in one" in (
         result.stderr
     )
+
+
+def test_tables_round_floats_and_show_control_bytes_escaped() -> None:
+    import pandas as pd
+
+    from loglake.render import render, size_text
+
+    frame = pd.DataFrame(
+        {"p50": [497.8076923076923, 0.000123456], "raw": ["\x1b[2Jgone", "a\x00b"]}
+    )
+    table = render(frame, "table")
+    assert "497.81" in table and "0.000123" in table and "497.807" not in table
+    assert "\\x1b[2Jgone" in table and "\x1b" not in table and "a\\x00b" in table
+    assert "497.8076923076923" in render(frame, "csv")  # CSV and JSON keep every digit
+    assert [size_text(n) for n in (812, 4_200, 31_500_000, 2_100_000_000)] == [
+        "812 B", "4.2 kB", "31.5 MB", "2.10 GB"
+    ]  # fmt: skip
+
+
+def test_a_day_that_does_not_exist_is_named_as_such() -> None:
+    result = CliRunner().invoke(main, ["report", "--since", "2026-02-30"])
+    assert result.exit_code == 2
+    assert "'2026-02-30' is not a day: day is out of range for month" in result.output
+    assert "does not match the format" not in result.output
+
+
+def test_commands_that_never_call_aws_offer_no_aws_options() -> None:
+    for args in (["template"], ["queries", "list"], ["init"], ["package"], ["layer", "build"]):
+        helptext = CliRunner().invoke(main, [*args, "--help"]).output
+        assert "--endpoint-url" not in helptext and "--profile" not in helptext, args
+    assert "--endpoint-url" in CliRunner().invoke(main, ["status", "--help"]).output
