@@ -47,17 +47,19 @@ class _Day(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, datetime):
             return value
+        text = str(value)
         try:
-            return datetime.strptime(str(value), "%Y-%m-%d")
+            return datetime.strptime(text, "%Y-%m-%d")
         except ValueError:
             pass
-        try:
-            parts = [int(p) for p in str(value).split("-")]
-            datetime(*parts)  # type: ignore[misc]  # says which part is out of range
-        except (ValueError, TypeError) as exc:
-            why = str(exc) if len(str(value).split("-")) == 3 else "write it YYYY-MM-DD"
-            self.fail(f"{value!r} is not a day: {why}", param, ctx)
-        self.fail(f"{value!r} is not a day: write it YYYY-MM-DD", param, ctx)
+        why = "write it YYYY-MM-DD"
+        parts = text.split("-")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            try:
+                datetime(int(parts[0]), int(parts[1]), int(parts[2]))
+            except ValueError as exc:
+                why = str(exc)  # "day is out of range for month"
+        self.fail(f"{text!r} is not a day: {why}", param, ctx)
 
 
 _DAY = _Day()
