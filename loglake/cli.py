@@ -705,10 +705,11 @@ def local_up(
         loglake local up --port 4566
     """
     from .local.stack import banner, names_from_env, running_stack, serve
-    from .local.worker import Worker
+    from .local.worker import Worker, readable_logs
     from .target import session
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    readable_logs()
     _announce_project()
     names = names_from_env(suffixes=suffixes or None, visibility_timeout=visibility_timeout)
     with running_stack(host, port, names) as (url, stack):
@@ -738,8 +739,15 @@ def local_up(
     type=click.IntRange(0, 20),
     help="Long-poll time.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per object for people; json: Lambda's JSON lines, for log shippers.",
+)
 @_sources_option
-def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
+def worker(queue_url: str | None, concurrency: int, wait_seconds: int, log_format: str) -> None:
     """Consume an SQS queue (local or on AWS) and run the Lambda handler on each batch, exactly as
     Lambda's SQS event source mapping would: for files that outgrow Lambda's 15 minutes.
 
@@ -749,15 +757,17 @@ def worker(queue_url: str | None, concurrency: int, wait_seconds: int) -> None:
         loglake worker --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/loglake-ingest --concurrency 4
     """
     from .local.stack import serve
-    from .local.worker import Worker, run_processes
+    from .local.worker import Worker, readable_logs, run_processes
     from .target import session
 
     url = queue_url or _queue_url()
     assert url is not None
     _announce_project()
     if concurrency > 1:
-        run_processes(url, concurrency, wait_seconds, _log)
+        run_processes(url, concurrency, wait_seconds, _log, log_format)
         return
+    if log_format == "text":
+        readable_logs()
     _log(f"worker consuming {url}")
     serve(Worker(url, session(), wait_seconds=wait_seconds, log=_log), _log)
 

@@ -344,6 +344,26 @@ def test_upload_wait_times_out_clearly_without_a_worker(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_local_up_says_what_became_of_each_file_in_one_line(tmp_path: Path) -> None:
+    server, stack = start_stack(tmp_path)
+    try:
+        stack.s3.put_object(Bucket="loglake-raw", Key="sample_log.log", Body=SAMPLE.read_bytes())
+        big = ndjson(*(good(i) for i in range(30_000)), "oops")
+        stack.s3.put_object(Bucket="loglake-raw", Key="big.log", Body=big.encode())
+        stack.wait_manifest("sample_log.log")
+        stack.wait_manifest("big.log")
+        server.wait_for("processed s3://loglake-raw/big.log")
+        said = [line for line in server.lines if line.startswith("processed s3://")]
+        assert said[0].startswith(
+            "processed s3://loglake-raw/sample_log.log  3 valid, 1 invalid, 0 blank  (401 bytes, "
+        ), said
+        assert said[1].startswith("processed s3://loglake-raw/big.log  30,000 valid, 1 invalid")
+        assert not [line for line in server.lines if line.startswith("{")], server.lines
+        assert not [line for line in server.lines if line.startswith("batch:")]  # all done
+    finally:
+        server.stop()
+
+
 def test_ctrl_c_while_upload_waits_says_the_files_are_safe(tmp_path: Path) -> None:
     server, stack = start_stack(tmp_path, "--no-worker")
     try:

@@ -15,6 +15,7 @@ exist, credentials that are refused).
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -234,7 +236,11 @@ class Worker:
             )
         self.batches += 1
         seconds = time.monotonic() - started
-        self.log(f"batch: {len(done)} message(s) done, {len(failed)} to retry ({seconds:.2f} s)")
+        if failed:  # each object's own line said what was done
+            self.log(
+                f"batch: {len(failed)} of {len(messages)} message(s) failed and come back after "
+                f"the visibility timeout ({seconds:.2f} s)"
+            )
 
     def follow_definitions(self) -> None:
         """Read the configuration again if a file it came from changed since the last batch."""
@@ -265,17 +271,56 @@ class Worker:
         )
 
 
+class ReadableLogs(LambdaPowertoolsFormatter):
+    """The handler's log lines for a person at a terminal: one line per object with its counts
+    and time (``processed s3://loglake-raw/app.log  2 valid, 0 invalid, 0 blank  0.58 s``), not
+    the JSON Lambda's log pipeline wants (``loglake worker --log-format json`` keeps that)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        fields = record.__dict__
+        if "lines_read" in fields:
+            text += (
+                f"  {fields['valid']:,} valid, {fields['invalid']:,} invalid, "
+                f"{fields['blank']:,} blank  ({fields['bytes_read']:,} bytes, "
+                f"{fields['seconds']:.2f} s)"
+            )
+            if fields.get("source"):
+                text += f"  source {fields['source']} ({fields.get('format')})"
+        if record.levelno >= logging.WARNING:
+            text = f"{record.levelname.lower()}: {text}"
+        return text
+
+
+def readable_logs() -> None:
+    """Make the handler log ``ReadableLogs`` lines in this process (and the ones it forks)."""
+    from handler.app import logger
+
+    logger.registered_handler.setFormatter(ReadableLogs())
+
+
 def _short(path: Path) -> str:
     """``glue_ddl/processed_logs.sql``: a file by its folder and name."""
     return f"{path.parent.name}/{path.name}"
 
 
-def run_processes(url: str, concurrency: int, wait_seconds: int, log: Any = print) -> None:
+def run_processes(
+    url: str, concurrency: int, wait_seconds: int, log: Any = print, log_format: str = "text"
+) -> None:
     """``loglake worker --concurrency K``: K worker processes on one queue, stopped together.
 
     SIGTERM or Ctrl-C is passed on to every child, which finishes its batch and releases the rest.
     """
-    argv = [sys.executable, "-m", "loglake.cli", "worker", "--queue-url", url]
+    argv = [
+        sys.executable,
+        "-m",
+        "loglake.cli",
+        "worker",
+        "--queue-url",
+        url,
+        "--log-format",
+        log_format,
+    ]
     children = [
         subprocess.Popen([*argv, "--wait-seconds", str(wait_seconds)]) for _ in range(concurrency)
     ]
