@@ -38,22 +38,21 @@ from . import bench_alb, bench_lake
 
 WORK = Path(".bench")
 LEVELS = ["INFO"] * 6 + ["DEBUG"] * 2 + ["WARN", "ERROR"]
-MESSAGES = [
-    "User login successful",
-    "Failed to connect to database",
-    "Application health check",
-    "Cache miss for key",
-    "Request completed",
-    "Payment authorised",
-]
+#: What each level says (an ERROR is never "User login successful").
+MESSAGES = {
+    "INFO": ["User login successful", "Request completed", "Payment authorised"],
+    "DEBUG": ["Application health check", "Cache miss for key"],
+    "WARN": ["Slow response from payment provider", "Retrying request"],
+    "ERROR": ["Failed to connect to database", "Payment declined by provider"],
+}
 BAD = [
     '{"timestamp": "2025-07-21T10:00:10Z", "raw_message": "Invalid format log"}',
     '{"timestamp": "not a time", "level": "INFO", "message": "x"}',
-    '{"timestamp": "2025-07-21T10:00:10Z", "level": "NOTICE", "message": "x"}',
+    '{"timestamp": "2025-07-21T10:00:10Z", "level": "LOUD", "message": "x"}',
     '{"timestamp": "2025-07-21T10:00:10Z", "level": "INFO", "message": "truncated',
     '["an", "array"]',
     '{"timestamp": "1999-07-21T10:00:10Z", "level": "INFO", "message": "too old"}',
-    '{"timestamp": "2025-07-21T10:00:10Z", "level": "INFO", "message": 42}',
+    '{"timestamp": "2025-07-21T10:00:10Z", "level": "INFO"}',
 ]
 
 
@@ -77,11 +76,15 @@ def generate(
                 out.write(rng.choice(BAD) + "\n")
                 continue
             day = first_day + timedelta(days=i * 7 // lines)
+            moment = (
+                f"{day}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:"
+                f"{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z"
+            )
+            level = rng.choice(LEVELS)
             record = {
-                "timestamp": f"{day}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:"
-                f"{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z",
-                "level": rng.choice(LEVELS),
-                "message": rng.choice(MESSAGES),
+                "timestamp": moment,
+                "level": level,
+                "message": rng.choice(MESSAGES[level]),
                 "request_id": f"{rng.getrandbits(64):016x}",
                 "latency_ms": rng.randrange(2000),
                 "user_id": f"user{rng.randrange(10000)}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import zlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,6 +36,11 @@ DATA_ROWS = 100
 #: Lag units, largest first: the chart uses the first whose size the biggest lag reaches.
 UNITS = (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
 CHART_HEIGHT = 220
+#: Most day labels on a time axis.
+AXIS_LABELS = 8
+#: Table colours, the same in every report; a typed table gets one of ``PALETTE`` by its name.
+TABLE_COLOURS = {"processed_logs": "#1f78c1", "errors_logs": "#e24d42"}
+PALETTE = ("#7eb26d", "#eab839", "#6ed0e0", "#705da0", "#ef843c", "#0a437c", "#b7dbab", "#806eb7")
 
 
 def render(report: Report) -> str:
@@ -96,11 +102,15 @@ def _count(value: Any) -> str:
     return "-" if value is None else f"{value:,}"
 
 
+def _nothing_invalid(panel: Panel) -> bool:
+    """The invalid-share panel when no object had an invalid line: bars of zero say nothing."""
+    return panel.key == "sources" and not (panel.rows["invalid"].astype(int) > 0).any()
+
+
 def _section(report: Report, panel: Panel, drawn: bool) -> str:
+    what = "No invalid lines" if _nothing_invalid(panel) and len(panel.rows) else "No rows"
     inside = (
-        ""
-        if drawn
-        else f'<p class="no-data">No rows between {report.since} and {report.until}.</p>'
+        "" if drawn else f'<p class="no-data">{what} between {report.since} and {report.until}.</p>'
     )
     return (
         f'<section><h2>{html.escape(panel.title)}</h2><p class="about">{ABOUT[panel.key]}</p>'
@@ -139,7 +149,7 @@ def _cell(value: Any) -> str:
 
 def _spec(report: Report, key: str) -> dict[str, Any] | None:
     panel = report.panels[key]
-    if panel.rows.empty:
+    if panel.rows.empty or _nothing_invalid(panel):
         return None
     chart = CHARTS[key](report, panel.rows.copy())
     sized = chart.properties(width="container", autosize={"type": "fit-x", "contains": "padding"})
@@ -159,7 +169,24 @@ def _x(report: Report, title: str = "time (UTC)", daily: bool = False) -> alt.X:
     end = report.until + timedelta(days=1)
     domain = [_moment(report.since), _moment(end)]
     unit = "utcyearmonthdatehours" if hourly else "utcyearmonthdate"
-    return alt.X(f"{unit}(start):T", title=title, scale=alt.Scale(domain=domain))
+    return alt.X(
+        f"{unit}(start):T", title=title, scale=alt.Scale(domain=domain), axis=_axis(report, hourly)
+    )
+
+
+def _axis(report: Report, hourly: bool) -> alt.Axis:
+    """Labels that never collide or repeat: a day is labelled once, at its start (at most
+    ``AXIS_LABELS`` of them, evenly spaced), and a single day drawn per hour every three hours."""
+    if report.days == 1 and hourly:
+        day = report.since
+        values = [
+            alt.DateTime(year=day.year, month=day.month, date=day.day, hours=h, utc=True)
+            for h in range(0, 24, 3)
+        ]
+        return alt.Axis(values=values, labelExpr="utcFormat(datum.value, '%H:%M')")
+    step = -(-report.days // AXIS_LABELS)
+    days = [report.since + timedelta(days=d) for d in range(0, report.days, step)]
+    return alt.Axis(values=[_moment(d) for d in days], labelExpr="utcFormat(datum.value, '%b %d')")
 
 
 def _when(report: Report) -> alt.Tooltip:
@@ -316,7 +343,7 @@ def _files(report: Report, frame: pd.DataFrame) -> alt.Chart:
                 stack="zero",
                 axis=alt.Axis(tickMinStep=1, format="d"),
             ),
-            color=alt.Color("table_name:N", title="table"),
+            color=alt.Color("table_name:N", title="table", scale=_table_scale(frame)),
             tooltip=[
                 "table_name:N",
                 "dt:N",
@@ -326,6 +353,15 @@ def _files(report: Report, frame: pd.DataFrame) -> alt.Chart:
             ],
         )
     )
+
+
+def _table_scale(frame: pd.DataFrame) -> alt.Scale:
+    """Each table's own colour, whatever other tables a report shows."""
+    names = sorted(set(frame["table_name"]), key=lambda n: (n not in TABLE_COLOURS, n))
+    colours = [
+        TABLE_COLOURS.get(n) or PALETTE[zlib.crc32(n.encode()) % len(PALETTE)] for n in names
+    ]
+    return alt.Scale(domain=names, range=colours)
 
 
 #: HTTP status classes, coloured as levels are (5xx as errors, 4xx as warnings).

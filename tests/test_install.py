@@ -57,7 +57,16 @@ def test_a_wheel_installed_elsewhere_has_everything_a_checkout_has(tmp_path: Pat
     assert "demo done" in demo.stdout
     report = empty / "loglake-report.html"
     assert f"report: {report.resolve()}" in demo.stdout
-    assert 'id="chart-volume"' in report.read_text()
+    page = report.read_text()
+    assert 'id="chart-volume"' in page
+    # The demo's numbers agree: its sample is dated inside the report's week, so the headline's
+    # valid rows are the level counts printed before it; an ERROR never says "login successful".
+    counts = demo.stdout.split("$ loglake query level_counts")[1].split("$ loglake")[0]
+    total = sum(int(line.split()[-1]) for line in counts.strip().splitlines()[1:])
+    assert f'data-field="valid_rows" data-value="{total}"' in page
+    top_errors = page.split('id="chart-top_errors"')[1].split("<section>")[0]
+    assert "Failed to connect to database" in top_errors
+    assert "User login successful" not in top_errors
     # A project of the user's own, from the installed copy: its column reaches the deployment.
     assert loglake("init", "proj").returncode == 0
     project = empty / "proj"

@@ -4,11 +4,12 @@ opened in a real headless Chromium (the system's: ``apt-get install chromium``, 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,30 @@ def charts(page: Page) -> list[dict[str, Any]]:
     return found
 
 
+def x_labels(page: Page) -> dict[str, list[tuple[str, float, float]]]:
+    """Each chart's visible x-axis labels: text, left and right edge on the page."""
+    found: dict[str, list[tuple[str, float, float]]] = page.eval_on_selector_all(
+        ".chart",
+        """els => Object.fromEntries(els.map(e => [e.id, [...e.querySelectorAll('svg g.role-axis')]
+            .filter(a => (a.getAttribute('aria-label') || '').startsWith('X-axis'))
+            .flatMap(a => [...a.querySelectorAll('.role-axis-label text')])
+            .filter(t => getComputedStyle(t).opacity !== '0' && t.getAttribute('opacity') !== '0')
+            .map(t => { const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.right]; })
+        ]))""",
+    )
+    return found
+
+
+def assert_readable_time_axes(page: Page, expected: dict[str, list[str]]) -> None:
+    """Every time axis: the labels expected, each once, none touching the next."""
+    labels = x_labels(page)
+    for chart, texts in expected.items():
+        shown = labels[chart]
+        assert [t for t, _, _ in shown] == texts, (chart, shown)
+        for (_, _, right), (_, left, _) in itertools.pairwise(shown):
+            assert right + 4 <= left, (chart, shown)
+
+
 def headline(page: Page) -> dict[str, Any]:
     cards = page.eval_on_selector_all(
         ".number", "els => els.map(e => [e.dataset.field, e.dataset.value])"
@@ -168,6 +193,13 @@ def test_report_renders_every_chart_offline_with_the_saved_queries_numbers(
         "days": 2,
     }
     assert "report_headline@v1" in page.inner_text("#headline")
+    days = (date.fromisoformat(TODAY) - date(2025, 7, 20)).days + 1
+    step = -(-days // 8)
+    every = [
+        (date(2025, 7, 20) + timedelta(days=d)).strftime("%b %d") for d in range(0, days, step)
+    ]
+    timed = ("volume", "error_rate", "invalid", "lag", "files")
+    assert_readable_time_axes(page, {f"chart-{key}": every for key in timed})
     for ref in ("volume_by_level@v1", "error_rate@v1", "partition_files@v1"):
         assert ref in page.inner_text("body")
     not_blank(page.screenshot(full_page=True))
@@ -185,6 +217,14 @@ def test_a_single_day_is_drawn_per_hour(
         assert by_id[f"chart-{key}"]["rendered"] == "true", by_id
     # Invalid lines are partitioned by upload date (today), so this day has none: said in words.
     assert by_id["chart-invalid"]["empty"] and "No rows" in by_id["chart-invalid"]["note"]
+    assert by_id["chart-sources"]["empty"]  # not three empty bars
+    assert by_id["chart-sources"]["note"] == "No invalid lines between 2025-07-21 and 2025-07-21."
+    hours = [f"{h:02d}:00" for h in range(0, 24, 3)]
+    assert_readable_time_axes(
+        page,
+        {"chart-volume": hours, "chart-error_rate": hours, "chart-lag": hours,
+         "chart-files": ["Jul 21"]},  # the one day once, not twice
+    )  # fmt: skip
     assert (
         headline(page)
         == saved(report_lake.session, "report_headline", start="2025-07-21", end="2025-07-21")[0]
@@ -264,3 +304,17 @@ def test_aws_logs_get_their_own_panels_drawn_from_their_saved_queries(
     assert "vpc_accepted_vs_rejected@v1" in body and "StartInstances" in body
     empty = write(tmp_path, "--since", "2025-01-01", "--until", "2025-01-02")
     assert "chart-alb" not in empty.read_text()  # no ALB rows then: no ALB panel
+
+
+def test_a_table_keeps_its_colour_in_every_report() -> None:
+    import pandas as pd
+
+    from loglake.page import _table_scale
+
+    one = _table_scale(pd.DataFrame({"table_name": ["processed_logs", "errors_logs"]}))
+    two = _table_scale(pd.DataFrame({"table_name": ["processed_logs", "alb_logs", "waf_logs"]}))
+    colours = [dict(zip(s.domain, s.range, strict=True)) for s in (one, two)]  # type: ignore[arg-type]
+    assert colours[0]["processed_logs"] == colours[1]["processed_logs"] == "#1f78c1"
+    assert colours[0]["errors_logs"] == "#e24d42"
+    alone = _table_scale(pd.DataFrame({"table_name": ["alb_logs"]}))
+    assert dict(zip(alone.domain, alone.range, strict=True))["alb_logs"] == colours[1]["alb_logs"]  # type: ignore[arg-type]

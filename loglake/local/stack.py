@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import signal
 import tempfile
 import threading
@@ -115,8 +114,8 @@ def demo_files(folder: Path, lines: int = 3000, first_day: date | None = None) -
     from ..bench import generate
 
     folder.mkdir(parents=True, exist_ok=True)
-    sample = folder / "sample_log.log"
-    shutil.copy(SAMPLE, sample)
+    sample = folder / "sample_log.log"  # the tutorial's lines, dated on the week's first day
+    sample.write_text(SAMPLE.read_text().replace("2025-07-21", first_day.isoformat()))
     app = folder / "app" / "web-1.log"
     app.parent.mkdir(exist_ok=True)
     generate(app, lines, seed=1, first_day=first_day)
