@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import bench_alb, bench_lake
+from . import bench_alb, bench_cli, bench_lake
 
 WORK = Path(".bench")
 LEVELS = ["INFO"] * 6 + ["DEBUG"] * 2 + ["WARN", "ERROR"]
@@ -323,6 +323,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--alb-lines", type=int, default=1_000_000, help="lines of the ALB corpus (0: skip)"
     )
+    parser.add_argument(
+        "--cli-runs", type=int, default=5, help="runs of each timed command (0: skip)"
+    )
     args = parser.parse_args(argv)
     WORK.mkdir(exist_ok=True)
     data = WORK / f"bench-{args.lines}.ndjson"
@@ -400,6 +403,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_lake.report(lake, args.lake_objects)
     if alb:
         bench_alb.report(*alb)
+    if args.cli_runs:
+        bench_cli.report(bench_cli.run(args.cli_runs))
 
 
 def _alb(lines: int, cpus: int, env: dict[str, str]) -> tuple[Any, ...]:

@@ -7,20 +7,22 @@ and server-side ``ExecutionParameters``; DuckDB receives ``$name`` placeholders 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-import pandas as pd
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import sqlglot
-from pyarrow import fs
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
@@ -28,15 +30,24 @@ from handler.ddl import SYMLINK_INPUT
 from handler.parquet import arrow_type
 
 from .queries import QueryError, SavedQuery, to_qmark
+from .render import Rows
+
+if TYPE_CHECKING:  # imported where used: `loglake query` on a small lake needs neither
+    import pandas as pd
+    import pyarrow.dataset as ds
+    from pyarrow import fs
 
 #: Athena's (Trino's) per-file pseudo-columns, which the local engine provides too.
 PSEUDO_COLUMNS = pa.schema([("$path", pa.string()), ("$file_size", pa.int64())])
 
 
 class Engine(Protocol):
-    """Runs a saved query with bound values and returns the result as a DataFrame."""
+    """Runs a saved query with bound values: ``run`` answers a DataFrame (for the report),
+    ``rows`` the same result as ``Rows`` (for printing)."""
 
     def run(self, query: SavedQuery, values: dict[str, Any]) -> pd.DataFrame: ...
+
+    def rows(self, query: SavedQuery, values: dict[str, Any]) -> Rows: ...
 
 
 def athena_literal(value: Any) -> str:
@@ -91,26 +102,44 @@ class AthenaEngine:
         )
         return frame
 
+    def rows(self, query: SavedQuery, values: dict[str, Any]) -> Rows:
+        return Rows.of(self.run(query, values))
 
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """A result as pandas with whole numbers kept whole: DuckDB sums and counts come back as
-    HUGEINT or DECIMAL(38,0), which pandas would turn into floats (``1.0``)."""
+
+def _whole(table: pa.Table) -> pa.Table:
+    """Whole numbers kept whole: DuckDB sums and counts come back as HUGEINT or
+    DECIMAL(38,0), which pandas would turn into floats (``1.0``)."""
     for i, field in enumerate(table.schema):
         if pa.types.is_decimal(field.type) and field.type.scale == 0:
             table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
-    return table.to_pandas(integer_object_nulls=True, maps_as_pydicts="strict")
+    return table
 
 
 class LocalEngine:
     """DuckDB over the files Athena would read for the Glue tables, read through pyarrow's S3."""
 
-    def __init__(self, session: boto3.Session, database: str) -> None:
+    def __init__(self, session: boto3.Session, database: str, list_once: bool = False) -> None:
         self.session = session
         self.database = database
         self.glue = session.client("glue")
-        self.fs = _s3_filesystem(session)
+        #: ``list_once``: each table's files are listed at its first query only, so the
+        #: report's queries, run within seconds of each other, read one snapshot of the lake.
+        self.list_once = list_once
+        self._sources: dict[str, ds.Dataset | pa.Table] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
 
     def run(self, query: SavedQuery, values: dict[str, Any]) -> pd.DataFrame:
+        frame: pd.DataFrame = self.arrow(query, values).to_pandas(
+            integer_object_nulls=True, maps_as_pydicts="strict"
+        )
+        return frame
+
+    def rows(self, query: SavedQuery, values: dict[str, Any]) -> Rows:
+        return Rows.of(self.arrow(query, values))
+
+    def arrow(self, query: SavedQuery, values: dict[str, Any]) -> pa.Table:
+        """The result as DuckDB answers it, as Arrow (whole numbers whole)."""
         import duckdb
 
         tree = sqlglot.parse_one(query.sql, read="athena")
@@ -118,7 +147,7 @@ class LocalEngine:
         con = duckdb.connect()
         for table in tree.find_all(exp.Table):
             if table.name not in ctes:
-                con.register(table.name, self.dataset(table.name))
+                con.register(table.name, self.source(table.name))
                 table.set("db", None)
                 table.set("catalog", None)
         try:
@@ -128,27 +157,90 @@ class LocalEngine:
         used = {p.name for p in tree.find_all(exp.Placeholder)}
         try:
             result = con.sql(sql, params={k: v for k, v in values.items() if k in used})
-            return _frame(result.to_arrow_table())
+            return _whole(result.to_arrow_table())
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise QueryError(f"the local engine cannot run {query.ref}: {first}") from None
 
+    def source(self, table: str) -> ds.Dataset | pa.Table:
+        """What a query reads for ``table``: a small table's rows (``READ_WHOLE``), read whole
+        with its files side by side (faster for a laptop's lake than a dataset, and without
+        its import), or a bigger one's ``dataset``; with ``list_once`` found once."""
+        if not self.list_once:
+            return self._list(table, whole=True)
+        with self._lock:
+            lock = self._locks.setdefault(table, threading.Lock())
+        with lock:
+            if table not in self._sources:
+                self._sources[table] = self._list(table, whole=True)
+            return self._sources[table]
+
     def dataset(self, table: str) -> ds.Dataset | pa.Table:
-        """The table's rows as Athena would read them (``listed_files``)."""
+        """The table's rows as Athena would read them (``listed_files``), as a lazy dataset
+        (DuckDB reads only the columns and days a query needs); no files: an empty table."""
+        return self._list(table, whole=False)
+
+    def _list(self, table: str, whole: bool) -> ds.Dataset | pa.Table:
         meta = table_meta(self.glue, self.database, table)
         schema = _schema(meta)
+        s3 = self.session.client("s3")
+        files = listed_files(s3, self.glue, self.database, table, meta)
+        if not files:
+            return schema.empty_table()
+        if whole and sum(f.size for f in files) <= READ_WHOLE:
+            with ThreadPoolExecutor(LISTERS) as pool:
+                parts = list(pool.map(lambda f: _read_whole(s3, f, schema), files))
+            return pa.concat_tables(parts)
+        import pyarrow.dataset as ds
+
         parquet = ds.ParquetFileFormat()
         fragments = []
-        s3 = self.session.client("s3")
-        for file in listed_files(s3, self.glue, self.database, table, meta):
-            path = _strip(file.uri)
+        filesystem = _s3_filesystem(self.session)
+        for file in files:
             where = (pc.field("$path") == file.uri) & (pc.field("$file_size") == file.size)
             if file.dt is not None:
                 where = where & (pc.field("dt") == file.dt)
-            fragments.append(parquet.make_fragment(path, self.fs, partition_expression=where))
-        if not fragments:
-            return schema.empty_table()
-        return ds.FileSystemDataset(fragments, schema, parquet, self.fs)
+            fragments.append(
+                parquet.make_fragment(_strip(file.uri), filesystem, partition_expression=where)
+            )
+        return ds.FileSystemDataset(fragments, schema, parquet, filesystem)
+
+
+#: Tables with at most this many bytes of files are read whole by the local engine.
+READ_WHOLE = 64 * 1024 * 1024
+
+
+def _read_whole(s3: Any, file: Listed, schema: pa.Schema) -> pa.Table:
+    """One file's rows in the table's schema: its partition value and Athena's ``$path`` and
+    ``$file_size`` added, columns it predates as NULLs, narrower types widened."""
+    bucket, key = _split(file.uri)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    got = pq.ParquetFile(io.BytesIO(body)).read()  # (read_table would import pyarrow.dataset)
+    given: dict[str, str | int | None] = {"$path": file.uri, "$file_size": file.size, "dt": file.dt}
+    columns = []
+    for field in schema:
+        if field.name in got.column_names:
+            columns.append(got.column(field.name).cast(field.type))
+        elif (value := given.get(field.name)) is None:
+            columns.append(pa.nulls(got.num_rows, field.type))
+        else:
+            columns.append(_constant(value, field.type, got.num_rows))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _constant(value: str | int, kind: pa.DataType, count: int) -> pa.Array:
+    """``count`` copies of ``value``, made from buffers: converting a Python value
+    (``pa.array``, ``pa.scalar``) makes pyarrow import pandas, a third of a second that
+    `loglake query` has no use for."""
+    if isinstance(value, int):
+        data = pa.py_buffer(np.full(count, value, dtype=np.int64))
+        return pa.Array.from_buffers(pa.int64(), count, [None, data]).cast(kind)
+    text = value.encode()
+    offsets = pa.py_buffer(np.array([0, len(text)], dtype=np.int32))
+    one = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(text)])
+    zeros = pa.py_buffer(np.zeros(count, dtype=np.int32))
+    indices = pa.Array.from_buffers(pa.int32(), count, [None, zeros])
+    return pa.DictionaryArray.from_arrays(indices, one).cast(kind)
 
 
 def table_meta(glue: Any, database: str, table: str) -> dict[str, Any]:
@@ -184,16 +276,21 @@ def listed_files(
     """
     meta = meta or table_meta(glue, database, table)
     symlink = meta["StorageDescriptor"].get("InputFormat") == SYMLINK_INPUT
-    found = []
-    for dt, location in _partitions(s3, glue, database, table, meta):
+
+    def files(dt: str | None, location: str) -> list[Listed]:
         bucket, _ = _split(location)
+        found = []
         for key, size in _listing(s3, location):
             if not symlink:
                 found.append(Listed(dt, f"s3://{bucket}/{key}", size))
                 continue
             named = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().split()
             found += [Listed(dt, uri, size) for uri, size in _sizes(s3, table, named).items()]
-    return found
+        return found
+
+    partitions = _partitions(s3, glue, database, table, meta)
+    with ThreadPoolExecutor(LISTERS) as pool:  # a few requests per partition, side by side
+        return [f for listed in pool.map(lambda p: files(*p), partitions) for f in listed]
 
 
 def _partitions(
@@ -245,6 +342,8 @@ def _listing(s3: Any, location: str) -> list[tuple[str, int]]:
     )
 
 
+#: Partitions listed at once (each is a listing, a manifest and a HEAD per file it names).
+LISTERS = 8
 #: Up to this many named files are looked at one by one; more, by listing their folder (which
 #: may also hold many files readers no longer see, waiting out the grace period).
 HEADS = 20
@@ -332,6 +431,8 @@ def _strip(uri: str) -> str:
 
 
 def _s3_filesystem(session: boto3.Session) -> fs.S3FileSystem:
+    from pyarrow import fs
+
     credentials = session.get_credentials()
     frozen = credentials.get_frozen_credentials() if credentials else None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -352,10 +453,11 @@ def engine_for(
     database: str,
     workgroup: str = "primary",
     s3_output: str | None = None,
+    list_once: bool = False,
 ) -> LocalEngine | AthenaEngine:
     """The engine named ``local`` (DuckDB over the lake's files) or ``athena``."""
     if engine == "local":
-        return LocalEngine(session, database)
+        return LocalEngine(session, database, list_once)
     return AthenaEngine(session, database, workgroup, s3_output)
 
 
@@ -366,7 +468,7 @@ def run_saved(
     workgroup: str = "primary",
     s3_output: str | None = None,
     session: boto3.Session | None = None,
-) -> pd.DataFrame:
+) -> Rows:
     """Resolve ``ref``, check and type its parameters, and run it on ``engine`` (local | athena)."""
     from .queries import resolve
 
@@ -381,7 +483,7 @@ def run_sql(
     workgroup: str = "primary",
     s3_output: str | None = None,
     session: boto3.Session | None = None,
-) -> pd.DataFrame:
+) -> Rows:
     """Run one ad-hoc ``SELECT`` (``loglake sql``) on the same engines as the saved queries.
 
     Only a query is accepted (``SELECT``, ``WITH``, ``UNION``...): DDL, ``INSERT`` or several
@@ -419,11 +521,11 @@ def _run(
     workgroup: str,
     s3_output: str | None,
     session: boto3.Session | None,
-) -> pd.DataFrame:
+) -> Rows:
     from handler.config import Config
 
     from .target import session as default_session
 
     database = Config.from_env().glue_database
     runner = engine_for(engine, session or default_session(), database, workgroup, s3_output)
-    return runner.run(query, values)
+    return runner.rows(query, values)

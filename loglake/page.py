@@ -8,8 +8,11 @@ empty axis; every panel names its saved query and shows its rows under a "data" 
 
 from __future__ import annotations
 
+import contextlib
 import html
+import importlib.metadata
 import json
+import os
 import zlib
 from datetime import date, timedelta
 from typing import Any
@@ -20,6 +23,7 @@ import vl_convert
 
 from .render import plain
 from .report import Panel, Report
+from .resources import CACHE
 
 #: Grafana's log-level colours (FATAL, which it lacks, a darker red), most severe last.
 LEVEL_COLOURS = {
@@ -36,6 +40,7 @@ DATA_ROWS = 100
 #: Lag units, largest first: the chart uses the first whose size the biggest lag reaches.
 UNITS = (("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
 CHART_HEIGHT = 220
+BUNDLE_CACHE = CACHE / "report"
 #: Most day labels on a time axis.
 AXIS_LABELS = 8
 #: Table colours, the same in every report; a typed table gets one of ``PALETTE`` by its name.
@@ -489,12 +494,25 @@ def _script_json(specs: dict[str, Any]) -> str:
 
 
 def _bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script, for the Vega-Lite version Altair writes."""
+    """Vega, Vega-Lite and vega-embed as one script, for the Vega-Lite version Altair writes.
+
+    Building it takes vl-convert about 1.5 s, so it is kept in the user's cache, one file per
+    vl-convert and Vega-Lite version (a cache that cannot be written is only slower)."""
     major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    version = f"v{major}_{minor}"
+    made_by = importlib.metadata.version("vl-convert-python")
+    cached = BUNDLE_CACHE / f"vega-{made_by}-{version}.js"
+    if cached.is_file():
+        return cached.read_text(encoding="utf-8")
     # The stub says a snippet is required; without one the bundle defines window.vegaEmbed.
-    bundle: str = vl_convert.javascript_bundle(vl_version=f"v{major}_{minor}")  # type: ignore[call-arg]
+    bundle: str = vl_convert.javascript_bundle(vl_version=version)  # type: ignore[call-arg]
     if "</script" in bundle.lower():  # would end the inline script early
         raise RuntimeError("the Vega bundle contains </script>; it cannot be inlined")
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(bundle, encoding="utf-8")
+        partial.replace(cached)  # whole or not at all, whoever writes it at the same time
     return bundle
 
 

@@ -11,22 +11,43 @@ import csv
 import io
 import json
 import math
+import numbers
 import re
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 #: Longest text shown in one table cell.
 CELL = 40
 
 
-def render(frame: pd.DataFrame, fmt: str) -> str:
-    """Text for a result: ``table`` (aligned columns), ``csv`` or ``json`` (one object per row)."""
-    rows = [[plain(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    columns = [str(c) for c in frame.columns]
+@dataclass(frozen=True)
+class Rows:
+    """A result as column names and row tuples: what every engine answers and ``render`` reads,
+    so printing a result needs neither pandas nor a particular engine."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, result: Any) -> Rows:
+        """From a pandas DataFrame (Athena's answers, the report's panels) or a pyarrow Table."""
+        if isinstance(result, Rows):
+            return result
+        if hasattr(result, "itertuples"):  # pandas, without importing it here
+            rows = list(result.itertuples(index=False, name=None))
+            return cls(tuple(str(c) for c in result.columns), rows)
+        columns = [column.to_pylist() for column in result.columns]
+        return cls(tuple(result.column_names), list(zip(*columns, strict=True)))
+
+
+def render(result: Any, fmt: str) -> str:
+    """Text for a result (``Rows``, a DataFrame or an Arrow table): ``table`` (aligned columns),
+    ``csv`` or ``json`` (one object per row)."""
+    found = Rows.of(result)
+    rows = [[plain(v) for v in row] for row in found.rows]
+    columns = list(found.columns)
     if fmt == "json":
         return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2) + "\n"
     if fmt == "csv":
@@ -37,29 +58,39 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
         return out.getvalue()
     if not rows:
         return "(no rows)\n" if not columns else " | ".join(columns) + "\n(no rows)\n"
-    shown = pd.DataFrame([[_cut(_shown(v)) for v in r] for r in rows], columns=columns)
-    return str(shown.to_string(index=False)) + "\n"
+    return _aligned(columns, [[_cut(_shown(v)) for v in r] for r in rows])
+
+
+def _aligned(columns: list[str], cells: list[list[str]]) -> str:
+    """Every column right-aligned to its widest cell, one space between columns."""
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = [columns, *cells]
+    return "".join(
+        " ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) + "\n" for line in lines
+    )
 
 
 def plain(value: Any) -> Any:
-    """A JSON-ready value: None, bool, int, float, str, list or dict."""
-    if value is None or value is pd.NaT:
+    """A JSON-ready value: None, bool, int, float, str, list or dict (from Python, numpy or
+    pandas values alike)."""
+    if value is None or type(value).__name__ == "NaTType":
         return None
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
         return bool(value)
-    if isinstance(value, int | np.integer):
+    if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return None if math.isnan(number) else number
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
+    if isinstance(value, list | tuple) or hasattr(value, "tolist"):
         items = list(value)
         if items and all(isinstance(i, tuple) and len(i) == 2 for i in items):  # a map's pairs
             return {str(k): plain(v) for k, v in items}
@@ -70,7 +101,7 @@ def plain(value: Any) -> Any:
 def _iso(moment: datetime) -> str:
     """ISO-8601 UTC with ``Z``; naive timestamps are UTC already (loglake stores UTC)."""
     if moment.tzinfo is not None:
-        moment = pd.Timestamp(moment).tz_convert("UTC").tz_localize(None).to_pydatetime()
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
     return text + "Z"
 
@@ -120,4 +151,4 @@ def plural(count: int, word: str) -> str:
 
 def table(headers: list[str], rows: list[tuple[Any, ...]]) -> str:
     """Rows as an aligned text table (the CLI's summaries)."""
-    return render(pd.DataFrame(rows, columns=headers), "table")
+    return render(Rows(tuple(headers), rows), "table")

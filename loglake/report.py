@@ -111,7 +111,7 @@ def gather(
     s3_output: str | None = None,
 ) -> Report:
     """Run every panel's saved query over ``since``..``until`` and collect the results."""
-    runner = engine_for(engine, session, database, workgroup, s3_output)
+    runner = engine_for(engine, session, database, workgroup, s3_output, list_once=True)
     bucket = "hour" if (until - since).days + 1 <= HOURLY_MAX_DAYS else "day"
     base = {"start": since.isoformat(), "end": until.isoformat()}
 

@@ -41,7 +41,7 @@ def query_dirs() -> tuple[Path, ...]:
 
 
 SAMPLE_LOG = PACKAGE / "samples" / "sample_log.log"
-#: Downloaded wheels for layer builds: a user cache, never inside the installed package.
-WHEEL_CACHE = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loglake" / "wheels"
-)
+#: The user's cache for loglake (never inside the installed package).
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loglake"
+#: Downloaded wheels for layer builds.
+WHEEL_CACHE = CACHE / "wheels"
