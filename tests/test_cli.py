@@ -177,3 +177,45 @@ def test_commands_that_never_call_aws_offer_no_aws_options() -> None:
         helptext = CliRunner().invoke(main, [*args, "--help"]).output
         assert "--endpoint-url" not in helptext and "--profile" not in helptext, args
     assert "--endpoint-url" in CliRunner().invoke(main, ["status", "--help"]).output
+
+
+def readme_command_lines() -> list[str]:
+    """Every ``loglake ...`` command in the README's sh blocks and its inline code, as typed."""
+    import re
+
+    blocks = "\n".join(re.findall(r"```sh\n(.*?)```", README, re.S)).splitlines()
+    inline = re.findall(r"`(loglake [^`]+)`", README)
+    found = []
+    for line in blocks + inline:
+        for part in line.split("  #")[0].split("&&"):
+            part = part.strip()
+            if part.startswith("loglake ") and "…" not in part and "..." not in part:
+                found.append(part)
+    return sorted(set(found))
+
+
+def test_every_loglake_command_the_readme_shows_exists_with_those_options() -> None:
+    """A renamed command or option must not leave the README describing it."""
+    import shlex
+
+    checked = 0
+    for line in readme_command_lines():
+        words = shlex.split(line.replace("|", " ").replace("[", " ").replace("]", " "))[1:]
+        command: click.Command = main
+        known = {o for p in main.params for o in getattr(p, "opts", [])}
+        while isinstance(command, click.Group) and words:
+            options = [w for w in words if w.startswith("-")]
+            rest = [w for w in words if not w.startswith("-")]
+            if not rest or rest[0] not in command.commands:
+                break
+            words = options + rest[1:]
+            command = command.commands[rest[0]]
+            known |= {o for p in command.params for o in getattr(p, "opts", [])}
+            known |= {o for p in command.params for o in getattr(p, "secondary_opts", [])}
+        assert not isinstance(command, click.Group), f"README: {line!r} names no command"
+        for word in words:
+            flag = word.split("=")[0]
+            if flag.startswith("-") and not flag.lstrip("-").isdigit():
+                assert flag in known, f"README: {line!r}: {flag} is not an option of it"
+        checked += 1
+    assert checked > 40
