@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .test_readme import project_flow
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent
 
@@ -79,6 +81,14 @@ def test_a_wheel_installed_elsewhere_has_everything_a_checkout_has(tmp_path: Pat
     with zipfile.ZipFile(project / "dist" / "loglake-function.zip") as zipped:
         assert "latency_ms" in zipped.read("glue_ddl/processed_logs.sql").decode()
         assert "sources.toml" in zipped.namelist()
+    # The README's project flow on a running stack, with the installed copy as `loglake`.
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    (shims / "loglake").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m loglake.cli "$@"\n')
+    (shims / "loglake").chmod(0o755)
+    flow = tmp_path / "flow"
+    flow.mkdir()
+    project_flow(flow, env | {"PATH": f"{shims}{os.pathsep}{env['PATH']}"})
 
 
 def test_the_sdist_builds_a_wheel_with_the_same_files(tmp_path: Path) -> None:

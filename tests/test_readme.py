@@ -62,14 +62,19 @@ def test_the_local_stack_example_runs_as_written(tmp_path: Path) -> None:
 
 
 def test_the_project_example_runs_as_written_on_a_running_stack(tmp_path: Path) -> None:
-    """init, a local stack started in the project, an upload, a column added to the project's
-    table, catalog apply and reprocess while the stack runs: the column is filled."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOGLAKE_"))}
+    project_flow(tmp_path, env | {"PATH": f"{BIN}{os.pathsep}{env['PATH']}"})
+
+
+def project_flow(tmp_path: Path, env: dict[str, str]) -> None:
+    """The README's project block, line by line, with the ``loglake`` that ``env``'s PATH finds
+    (this checkout's, or an installed wheel's): init, a local stack started in the project, an
+    upload, a column added to the project's table, catalog apply and reprocess while the stack
+    runs: the column is filled."""
     lines = block("## Your own project")
     assert lines[0].startswith("loglake init my-logs && cd my-logs")
     assert lines[1] == "loglake local up"
     port = str(free_port())
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOGLAKE_"))}
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     records = [good(i, latency_ms=100 * i) for i in range(1, 4)]
     (tmp_path / "app.log").write_text(ndjson(*records))
     subprocess.run(["bash", "-c", lines[0]], cwd=tmp_path, env=env, check=True)
