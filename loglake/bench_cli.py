@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .local.server import free_port
@@ -22,13 +23,13 @@ FLOOR = "import boto3, duckdb, sqlglot, sqlglot.dialects.athena, pyarrow.compute
 LOGLAKE = [sys.executable, "-m", "loglake.cli"]
 
 
-def run(runs: int) -> dict[str, float]:
-    """Median seconds of each command over ``runs`` runs (the report: over ``runs // 2 + 1``)."""
-    from .bench import loglake_env
+def run(runs: int, env_for: Callable[[str], dict[str, str]]) -> dict[str, float]:
+    """Median seconds of each command over ``runs`` runs (the report: over ``runs // 2 + 1``),
+    in the environment ``env_for(endpoint)`` gives (``bench.loglake_env``)."""
     from .local.stack import demo_files
 
     port = free_port()
-    env = loglake_env(f"http://127.0.0.1:{port}")
+    env = env_for(f"http://127.0.0.1:{port}")
     with tempfile.TemporaryDirectory(prefix="loglake-bench-cli-") as tmp:
         stack = subprocess.Popen(
             [*LOGLAKE, "local", "up", "--port", str(port)],

@@ -65,6 +65,21 @@ class _Day(click.ParamType):
 _DAY = _Day()
 
 
+def _raw_bucket_options(command: Any) -> Any:
+    """``--raw-bucket`` and ``--raw-prefix`` (a project's ``raw_bucket``/``raw_prefix``)."""
+    command = click.option(
+        "--raw-prefix",
+        default=lambda: _PROJECT.raw_prefix if _PROJECT is not None else "",
+        help="With --raw-bucket: read only the keys under this prefix.",
+    )(command)
+    return click.option(
+        "--raw-bucket",
+        default=lambda: _PROJECT.raw_bucket if _PROJECT is not None else "",
+        help="Read this existing bucket (through EventBridge, keeping its notifications) "
+        "instead of creating a raw bucket.",
+    )(command)
+
+
 def _athena_options(command: Any) -> Any:
     """``--workgroup`` and ``--s3-output``, for the commands that can run on Athena."""
     command = click.option(
@@ -1295,17 +1310,7 @@ def package_cmd(out: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Custom validation rules for the function (a JSON file).",
 )
-@click.option(
-    "--raw-bucket",
-    default=lambda: _PROJECT.raw_bucket if _PROJECT is not None else "",
-    help="Read this existing bucket (through EventBridge, keeping its notifications) instead "
-    "of creating a raw bucket.",
-)
-@click.option(
-    "--raw-prefix",
-    default=lambda: _PROJECT.raw_prefix if _PROJECT is not None else "",
-    help="With --raw-bucket: read only the keys under this prefix.",
-)
+@_raw_bucket_options
 @_sources_option
 def deploy(
     stack: str,
@@ -1390,17 +1395,7 @@ def destroy(stack: str, prefix: str, yes: bool) -> None:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
-@click.option(
-    "--raw-bucket",
-    default=lambda: _PROJECT.raw_bucket if _PROJECT is not None else "",
-    help="Read this existing bucket (through EventBridge, keeping its notifications) instead "
-    "of creating a raw bucket.",
-)
-@click.option(
-    "--raw-prefix",
-    default=lambda: _PROJECT.raw_prefix if _PROJECT is not None else "",
-    help="With --raw-bucket: read only the keys under this prefix.",
-)
+@_raw_bucket_options
 @_sources_option
 def template(
     suffixes: tuple[str, ...], output: Path | None, raw_bucket: str, raw_prefix: str

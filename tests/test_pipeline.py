@@ -19,7 +19,7 @@ import pytest
 
 from handler.exceptions import WorkerError
 from handler.source import s3_object
-from loglake.bench import generate
+from loglake.corpus import generate
 
 from .conftest import PROCESSED, RAW, SAMPLE, Lake, good, ndjson
 

@@ -111,7 +111,7 @@ def demo_files(folder: Path, lines: int = 3000, first_day: date | None = None) -
     """The tutorial's four-line sample plus generated logs over the 7 days from ``first_day``
     (default: a week ago, so the report's default range shows them), one of them gzipped."""
     first_day = first_day or datetime.now(UTC).date() - timedelta(days=7)
-    from ..bench import generate
+    from ..corpus import generate
 
     folder.mkdir(parents=True, exist_ok=True)
     sample = folder / "sample_log.log"  # the tutorial's lines, dated on the week's first day
