@@ -246,6 +246,21 @@ class Partitions:
         got = self.get(self.manifest_key(table, dt))
         return [] if got is None else got[0].decode().split()
 
+    def showing(self, files: list[str]) -> bool:
+        """Readers see every one of ``files`` now: each is named by its partition's manifest,
+        or the compacted file holding its rows is. A commit is complete before its partitions
+        are published; this is the moment after which a query counts the object's rows."""
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for uri in files:
+            if (where := self.locate(uri)) is not None:
+                wanted.setdefault(where, []).append(uri)
+        for (table, dt), uris in wanted.items():
+            shown = set(self.shown(table, dt))
+            holders = self.read(table, dt).absorbed()
+            if any(u not in shown and holders.get(u) not in shown for u in uris):
+                return False
+        return True
+
     # -- the trash --------------------------------------------------------------------------
     def purge(self, table: str, dt: str, synced: int, known: Record | None = None) -> Record:
         """Delete trashed files the manifests stopped naming at least the grace period ago.

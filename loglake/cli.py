@@ -867,7 +867,7 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
         click.echo("nothing to wait for: no uploaded file is one loglake reads", err=True)
         return
     try:
-        found, missing = _wait_for(aws, bucket, config.processed_bucket, watched, timeout)
+        found, missing = _wait_for(aws, bucket, config, watched, timeout)
     except KeyboardInterrupt:
         click.echo(
             f"\nstopped waiting: the {len(watched)} file(s) are uploaded and will still be "
@@ -885,7 +885,7 @@ def upload(paths: tuple[str, ...], bucket: str, prefix: str, wait: bool, timeout
 
 
 def _wait_for(
-    aws: Any, bucket: str, processed: str, watched: list[Any], timeout: int
+    aws: Any, bucket: str, config: Any, watched: list[Any], timeout: int
 ) -> tuple[dict[str, Any], list[Any]]:
     """Wait for each uploaded file's manifest, with a progress bar."""
     from .upload import wait_for_manifests
@@ -897,7 +897,7 @@ def _wait_for(
         show_pos=True,
     ) as waiting:
         return wait_for_manifests(
-            aws, bucket, processed, watched, timeout, on_done=lambda item, doc: waiting.update(1)
+            aws, bucket, config, watched, timeout, on_done=lambda item, doc: waiting.update(1)
         )
 
 

@@ -10,7 +10,9 @@ from typing import Any
 
 import boto3
 
+from handler.config import Config
 from handler.manifest import COMPLETE, manifest_key, read_manifest
+from handler.partition import partitions_for
 
 
 @dataclass(frozen=True)
@@ -73,23 +75,27 @@ def upload(
 def wait_for_manifests(
     session: boto3.Session,
     raw_bucket: str,
-    processed_bucket: str,
+    config: Config,
     uploaded: list[Uploaded],
     timeout: float,
     on_done: Callable[[Uploaded, dict[str, Any]], Any] = lambda u, m: None,
-    manifest_prefix: str = "_manifests/",
 ) -> tuple[dict[str, dict[str, Any]], list[Uploaded]]:
-    """Poll until each upload's manifest is complete for its version; return (done, still missing)."""
+    """Poll until each upload's manifest is complete for its version and queries see its rows
+    (its partitions are published just after the commit); return (done, still missing)."""
     s3 = session.client("s3")
+    partitions = partitions_for(config, s3)
     pending = {u.key: u for u in uploaded}
     found: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for key, item in list(pending.items()):
+            uri = f"s3://{raw_bucket}/{key}"
             doc = read_manifest(
-                s3, processed_bucket, manifest_key(manifest_prefix, f"s3://{raw_bucket}/{key}")
+                s3, config.processed_bucket, manifest_key(config.manifest_prefix, uri)
             )
-            if doc and doc.get("status") == COMPLETE and doc.get("version") == item.version:
+            if not doc or doc.get("status") != COMPLETE or doc.get("version") != item.version:
+                continue
+            if partitions.showing(doc.get("files", [])):
                 found[key] = doc
                 del pending[key]
                 on_done(item, doc)

@@ -329,3 +329,22 @@ def test_a_shippers_morning_of_480_objects_compacts_to_one_file_per_partition(
     assert later.exit_code == 0, later.output
     assert len(lake.files("processed/")) == 1 and len(lake.files("errors/")) == 1
     assert counts(lake) == rows_before
+
+
+def test_showing_is_true_once_readers_see_an_objects_rows_also_after_compaction(
+    lake: Lake,
+) -> None:
+    """What `upload --wait` waits for: every file of the head, or its compacted holder, named by
+    its partition's manifest (a head is complete a moment before its partitions are published)."""
+    lake.put("a.log", ndjson(good(1), good(2), "bad"))
+    lake.put("b.log", ndjson(good(3)))
+    for key in ("a.log", "b.log"):
+        lake.pipeline().process_s3(RAW, key)
+    parts = partitions_for(lake.config, lake.s3)
+    files = lake.manifest("a.log")["files"]
+    assert len(files) == 2 and parts.showing(files)
+    unpublished = parts.new_file("processed", "2025-07-21", "never-published")
+    assert not parts.showing([*files, unpublished])
+    compact_lake(lake.config, lake.session, NOW)
+    assert parts.showing(files)  # absorbed: the holder is shown in their stead
+    assert not set(files) & set(parts.shown("processed", "2025-07-21"))

@@ -48,7 +48,7 @@ def run_demo(lines: int, report: Path, progress: Progress) -> None:
                 uploaded = put(aws, names.raw_bucket, keyed, bar.update)
             click.echo("waiting for S3 notification -> SQS -> handler ...", err=True)
             found, missing = wait_for_manifests(
-                aws, names.raw_bucket, names.processed_bucket, uploaded, 180
+                aws, names.raw_bucket, Config.from_env(), uploaded, 180
             )
             if missing:
                 raise click.ClickException(
