@@ -66,10 +66,10 @@ def collect(
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=processed_bucket, Prefix=prefix)
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     attempts = f"{prefix}_attempts/"
-    partitions = f"{prefix}_partitions/"
     # An attempt's record is a folder of segments: <hash of the object>/<attempt>/<n>.json.
     status.in_progress = len({k.rsplit("/", 1)[0] for k in keys if k.startswith(attempts)})
-    heads = [k for k in keys if not k.startswith((attempts, partitions))]
+    # Heads only: not attempts' records, partition records or the layout marker (``_*``).
+    heads = [k for k in keys if not k[len(prefix) :].startswith("_")]
     found = (read_manifest(s3, processed_bucket, k) for k in heads)
     docs = [doc for doc in found if doc is not None]  # one deleted since the listing is skipped
     for doc in docs:

@@ -128,6 +128,7 @@ def test_status_says_when_the_queue_it_was_told_of_does_not_exist(lake: object) 
     default = CliRunner().invoke(main, ["status"])
     assert default.exit_code == 0, default.output
     assert "queue              none named loglake-ingest (set LOGLAKE_QUEUE)" in default.stdout
+    assert "newest objects" not in default.stdout  # not the layout marker as an object "None"
     told = CliRunner().invoke(main, ["status"], env={"LOGLAKE_QUEUE": "nope-queue"})
     assert told.exit_code == 2
     assert told.stderr.splitlines() == [
