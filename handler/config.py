@@ -133,7 +133,7 @@ class Config:
             retry_mode=_retry_mode(env),
             max_attempts=_positive_int(env, "AWS_MAX_ATTEMPTS", cls.max_attempts),
             rules=parse_rules(rules_text, origin),
-            ddl_dirs=_paths(env, "GLUE_DDL_DIR") or (DEFAULT_DDL_DIR,),
+            ddl_dirs=path_list(env, "GLUE_DDL_DIR") or (DEFAULT_DDL_DIR,),
             sources=load_sources(env["SOURCES_FILE"])
             if env.get("SOURCES_FILE")
             else DEFAULT_SOURCES,
@@ -204,8 +204,9 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
-    """A ``:``-separated list of folders (``os.pathsep``), empty parts skipped."""
+def path_list(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """A ``:``-separated list of folders (``os.pathsep``), empty parts skipped: ``GLUE_DDL_DIR``
+    here, ``LOGLAKE_QUERIES_DIR`` in the tooling."""
     return tuple(Path(p) for p in env.get(name, "").split(os.pathsep) if p.strip())
 
 

@@ -943,6 +943,7 @@ def status(queue_url: str | None) -> None:
     """
     from handler.config import Config
 
+    from .render import size_text
     from .status import collect
     from .target import session
 
@@ -978,7 +979,7 @@ def status(queue_url: str | None) -> None:
         for t in info.lake:
             click.echo(
                 f"  {t.table:<10} {t.partitions:,} partitions  {t.files:,} files  "
-                f"avg {_size(t.average)}  smallest {_size(t.smallest)}  "
+                f"avg {size_text(t.average)}  smallest {size_text(t.smallest)}  "
                 f"{t.under_target:,} under target  last compaction {t.last_compaction or 'never'}"
                 + (f"  {t.trash:,} replaced files kept for running queries" if t.trash else "")
             )
@@ -1450,12 +1451,6 @@ def _queue_url(required: bool = True) -> str | None:
         raise click.ClickException(
             f"queue {name!r} does not exist: pass --queue-url or set LOGLAKE_QUEUE"
         ) from None
-
-
-def _size(size: int) -> str:
-    from .render import size_text
-
-    return size_text(size)
 
 
 def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> None:

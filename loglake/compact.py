@@ -59,7 +59,7 @@ def describe(result: PartitionResult) -> str:
     rows = f", {result.rows:,} rows" if result.rows else ""
     return (
         f"{where}: {verb} {result.files_before:,} files into {result.files_after:,}, "
-        f"{_mb(result.bytes_before)} -> {_mb(result.bytes_after)}{rows}, {result.seconds:.1f} s"
+        f"{size_text(result.bytes_before)} -> {size_text(result.bytes_after)}{rows}, {result.seconds:.1f} s"
     )
 
 
@@ -87,7 +87,3 @@ def compact(
     return f"{verb} {len(done)} of {len(results)} partition(s): {before:,} files -> {after:,}" + (
         f"; {left} left as they are (see above)" if left else ""
     )
-
-
-def _mb(size: int) -> str:
-    return size_text(size)

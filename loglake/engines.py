@@ -497,7 +497,7 @@ def run_sql(
         raise QueryError(
             f"{origin}: loglake sql runs one SELECT (or WITH ... SELECT), not {head!r}"
         )
-    if any(isinstance(p, exp.Placeholder) for p in statements[0].find_all(exp.Placeholder)):
+    if statements[0].find(exp.Placeholder) is not None:
         raise QueryError(
             f"{origin}: placeholders need a saved query (queries/<name>/v1.sql and "
             "`loglake query NAME -p name=value`); write the value into the SQL here"

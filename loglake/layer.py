@@ -405,10 +405,10 @@ def stage_function(base: Path, ddl_dirs: Sequence[Path] | None = None) -> list[P
     return [copy for _, copy in pairs]
 
 
-def function_unzipped(ddl_dirs: Sequence[Path] | None = None) -> int:
+def function_unzipped() -> int:
     """Unzipped size of the function code (what counts against Lambda's limit with the layer)."""
     return sum(p.stat().st_size for p in HANDLER_DIR.rglob("*.py")) + sum(
-        p.stat().st_size for p in table_files(ddl_dirs).values()
+        p.stat().st_size for p in table_files().values()
     )
 
 

@@ -36,8 +36,9 @@ DDL_DIR = DEFAULT_DDL_DIR
 def query_dirs() -> tuple[Path, ...]:
     """The folders of saved queries, layered (a query in a later one replaces an earlier one's):
     ``LOGLAKE_QUERIES_DIR`` (``:``-separated, set by a project) or the built-in ones."""
-    named = os.environ.get("LOGLAKE_QUERIES_DIR", "")
-    return tuple(Path(p) for p in named.split(os.pathsep) if p.strip()) or (QUERIES_DIR,)
+    from handler.config import path_list
+
+    return path_list(os.environ, "LOGLAKE_QUERIES_DIR") or (QUERIES_DIR,)
 
 
 SAMPLE_LOG = PACKAGE / "samples" / "sample_log.log"
