@@ -1,6 +1,7 @@
 -- errors_logs: one row per invalid log line, with the reason. Nothing is dropped silently.
 -- dt is the UTC date on which the raw object was uploaded, so a retry on a later day lands in the
--- same partition.
+-- same partition. 'loglake.retention_days' keeps 90 days of them (by dt); `loglake retention
+-- apply` and the scheduled maintenance run remove older partitions (docs/lifecycle.md).
 CREATE EXTERNAL TABLE errors_logs (
   raw_line     string    COMMENT 'the line as received (invalid UTF-8 replaced), capped at 64 KiB',
   error_code   string    COMMENT 'stable machine-readable reason, e.g. bad_timestamp',
@@ -17,6 +18,7 @@ STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
 LOCATION 's3://${PROCESSED_BUCKET}/symlink/errors/'
 TBLPROPERTIES (
   'loglake.files' = 's3://${PROCESSED_BUCKET}/errors/',
+  'loglake.retention_days' = '90',
   'classification' = 'parquet',
   'parquet.compression' = 'ZSTD',
   'projection.enabled' = 'true',

@@ -25,6 +25,7 @@ from .compaction import CompactOptions, compact_lake
 from .config import Config
 from .events import ObjectRef, is_sqs_batch, object_refs
 from .pipeline import Pipeline, Result
+from .retention import RetentionOptions, apply_retention
 
 # An s3:TestEvent or an all-duplicates batch emits no metrics; that is normal, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -103,7 +104,9 @@ COMPACT_MARGIN_MS = 180_000
 
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def compact_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The scheduled compaction: every partition up to yesterday that is still fragmented.
+    """The scheduled maintenance: retention first (``retention.py``: expired partitions go,
+    vanished files are recorded), then every partition up to yesterday that is still fragmented
+    is compacted.
 
     The event may narrow it: ``{"since": "2025-07-01", "until": "2025-07-31", "min_age_hours": 6,
     "target_mb": 256}``. Partitions are independent, so a run cut short by the time limit leaves
@@ -121,9 +124,14 @@ def compact_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def out_of_time() -> bool:
         return remaining is not None and remaining() < COMPACT_MARGIN_MS
 
-    results = compact_lake(
-        get_pipeline().config, get_pipeline().session, options, None, out_of_time
+    config, session = get_pipeline().config, get_pipeline().session
+    expiries = apply_retention(config, session, RetentionOptions(), None, out_of_time)
+    for expiry in expiries:
+        logger.info(f"{expiry.outcome} {expiry.table} dt={expiry.dt}", extra=expiry.as_dict())
+    metrics.add_metric(
+        "PartitionsExpired", MetricUnit.Count, sum(e.outcome != "vanished" for e in expiries)
     )
+    results = compact_lake(config, session, options, None, out_of_time)
     done = [r for r in results if r.outcome == "compacted"]
     for result in done:
         logger.info(f"compacted {result.table} dt={result.dt}", extra=result.as_dict())
@@ -131,4 +139,7 @@ def compact_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(
         "FilesRemoved", MetricUnit.Count, sum(r.files_before - r.files_after for r in done)
     )
-    return {"partitions": [r.as_dict() for r in results if r.outcome != "skipped"]}
+    return {
+        "expired": [e.as_dict() for e in expiries],
+        "partitions": [r.as_dict() for r in results if r.outcome != "skipped"],
+    }

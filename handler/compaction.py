@@ -131,12 +131,7 @@ class Compactor:
 
     def days(self, table: str) -> list[str]:
         """The days that have a partition folder in ``table``'s location."""
-        location = self.parts.locations[table]
-        pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.parts.bucket, Prefix=f"{location}dt=", Delimiter="/"
-        )
-        found = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
-        return sorted(p[len(location) + 3 :].rstrip("/") for p in found)
+        return self.parts.days(table)
 
     def compact(self, table: str, dt: str, options: CompactOptions) -> PartitionResult:
         """Compact one partition, or say why not.
@@ -151,6 +146,9 @@ class Compactor:
         for _ in range(MAX_TRIES):
             record = self.parts.read(table, dt)
             listing, newest = self._files(record)
+            if len(listing) < len(record.visible) and not options.dry_run:
+                self.parts.reconcile(table, dt)  # some were deleted outside loglake
+                continue
             result.files_before = result.files_after = len(listing)
             result.bytes_before = result.bytes_after = sum(listing.values())
             blocked = self._settle(record, options.dry_run)

@@ -43,6 +43,8 @@ SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 #: The table property naming where the data files are (the LOCATION holds the manifests).
 FILES_PROPERTY = "loglake.files"
+#: A table's retention in days by ``dt`` (absent: partitions are kept forever).
+RETENTION_PROPERTY = "loglake.retention_days"
 _SIMPLE_TYPES = {
     "string", "bigint", "int", "integer", "smallint", "tinyint", "double", "float",
     "boolean", "timestamp", "date", "binary",
@@ -77,6 +79,12 @@ class TableDef:
     serde: str = PARQUET_SERDE
     input_format: str = SYMLINK_INPUT
     output_format: str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+
+    @property
+    def retention_days(self) -> int | None:
+        """Days a partition is kept (``'loglake.retention_days'``), by ``dt``; ``None``: forever."""
+        value = self.properties.get(RETENTION_PROPERTY)
+        return None if value is None else int(value)
 
     @property
     def types(self) -> dict[str, str]:
@@ -175,6 +183,12 @@ def parse_ddl(text: str, origin: str = "<ddl>") -> TableDef:
             f"rows: declare ROW FORMAT SERDE '{PARQUET_SERDE}' STORED AS INPUTFORMAT "
             f"'{SYMLINK_INPUT}' OUTPUTFORMAT '...', LOCATION for the manifests and TBLPROPERTIES "
             f"'{FILES_PROPERTY}' for the data files (as glue_ddl/processed_logs.sql does)"
+        )
+    days = properties.get(RETENTION_PROPERTY)
+    if days is not None and not (days.isdigit() and int(days) > 0):
+        raise DdlError(
+            f"{origin}: '{RETENTION_PROPERTY}' must be a whole number of days above 0, got "
+            f"{days!r}; leave it out to keep every partition"
         )
     serde, input_format, output_format = (m.group(1) for m in formats)  # type: ignore[union-attr]
     return TableDef(

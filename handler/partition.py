@@ -102,6 +102,30 @@ class Record:
         return self.doc.get("pending")
 
     @property
+    def expired(self) -> dict[str, Any] | None:
+        """Set once retention removed the partition (``retention.py``): when, and what it held.
+        Nothing is shown in it again: a replayed object's rows for the day are not brought back."""
+        return self.doc.get("expired")
+
+    @property
+    def removed(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Rows taken out of the partition, by cause (``expired``, ``erased``), then by the
+        ``source_uri`` and ``ingested_at`` of the attempt that wrote them (for ``status``)."""
+        found: dict[str, dict[str, dict[str, int]]] = self.doc.get("removed", {})
+        return found
+
+    @property
+    def vanished(self) -> dict[str, dict[str, Any]]:
+        """Files the record showed that were deleted outside loglake (a lifecycle rule, by
+        hand): no longer shown, with what is known of their rows."""
+        found: dict[str, dict[str, Any]] = self.doc.get("vanished", {})
+        return found
+
+    def removing(self, cause: str, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+        """``removed`` with ``counts`` (by source, then attempt) added under ``cause``."""
+        return self.removed | {cause: add_counts(self.removed.get(cause, {}), counts)}
+
+    @property
     def visible(self) -> list[str]:
         """The files a reader of this partition sees."""
         return sorted(set(self.live) | set(self.compacted))
@@ -190,6 +214,49 @@ class Partitions:
             if record.etag:
                 found.append(record)
         return found
+
+    def days(self, table: str) -> list[str]:
+        """The days that have a folder of files in ``table``'s location or a record (whose
+        files may all have been deleted outside loglake)."""
+        location = self.locations[table]
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{location}dt=", Delimiter="/"
+        )
+        found = {
+            p["Prefix"][len(location) + 3 :].rstrip("/")
+            for page in pages
+            for p in page.get("CommonPrefixes", [])
+        }
+        records = f"{self.prefix}{table}/dt="
+        found |= {k[len(records) :].removesuffix(".json") for k in self.list_keys(records)}
+        return sorted(found)
+
+    def present(self, table: str, dt: str) -> dict[str, int]:
+        """The files in the partition's folder now (URI -> size): one listing."""
+        prefix = f"{self.locations[table]}dt={dt}/"
+        return {self.uri(i["Key"]): int(i["Size"]) for i in self.listing(prefix)}
+
+    def reconcile(self, table: str, dt: str) -> list[str]:
+        """Stop showing files of the partition that were deleted outside loglake (recorded as
+        ``vanished``); returns them. The folder is listed after each read of the record: a
+        file the record shows was written before it, so if the listing lacks it, it is gone."""
+        gone: list[str] = []
+
+        def edit(record: Record) -> tuple[dict[str, Any] | None, list[str]]:
+            there = self.present(table, dt)
+            gone[:] = [u for u in record.visible if u not in there]
+            if not gone:
+                return None, []
+            entries: dict[str, Any] = record.live | record.compacted
+            doc = dict(
+                record.doc, vanished=record.vanished | {u: vanished_entry(entries[u]) for u in gone}
+            )
+            doc["live"] = {f: o for f, o in record.live.items() if f not in gone}
+            doc["compacted"] = {f: e for f, e in record.compacted.items() if f not in gone}
+            return doc, []
+
+        self.change(table, dt, edit)
+        return gone
 
     def change(self, table: str, dt: str, edit: Edit) -> Record:
         """Apply ``edit`` to the record until a conditional write lands (or there is nothing to
@@ -323,7 +390,8 @@ class Partitions:
                 return self._show(record, source_uri, heads[0])
 
             record = self.change(table, dt, edit)
-            keep = set(heads[0].get("files", [])) | set(record.live) | set(record.trash)
+            mine = set() if record.expired else set(heads[0].get("files", []))
+            keep = mine | set(record.live) | set(record.trash)
             self.delete([self.key(u) for u in touched if u not in keep])
 
     def _show(
@@ -334,6 +402,8 @@ class Partitions:
         if not head.complete:
             return None, []
         here = {f for f in head.get("files", []) if self.locate(f) == (record.table, record.dt)}
+        if record.expired:
+            return self._refuse(record, source_uri, head, here)
         absorbed = record.absorbed()
         want = {f for f in here if f not in absorbed and f not in record.trash}
         have = {f for f, owner in record.live.items() if owner == source_uri}
@@ -349,14 +419,41 @@ class Partitions:
         live |= {f: source_uri for f in want}
         compacted = dict(record.compacted)
         written: list[str] = []
+        vanished = dict(record.vanished)
         for holder, gone in cuts.items():
-            cut = self._cut(record, holder, compacted.pop(holder), gone)
+            entry = compacted.pop(holder)
+            try:
+                cut = self._cut(record, holder, entry, gone)
+            except FileNotFoundError:  # deleted outside loglake: nothing left to cut or show
+                vanished[holder] = vanished_entry(entry)
+                continue
             if cut is not None:
                 compacted[cut[0]] = cut[1]
                 written.append(self.key(cut[0]))
-        dropped = sorted((have - want) | set(cuts))
+        dropped = sorted((have - want) | (set(cuts) - set(vanished)))
         doc = dict(record.doc, live=live, compacted=compacted, trash=record.dropping(dropped))
+        if vanished:
+            doc["vanished"] = vanished
         return doc, written
+
+    def _refuse(
+        self, record: Record, source_uri: str, head: Head, here: set[str]
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """An expired partition shows nothing: a replayed object's files for the day are not
+        shown (``publish`` deletes them) and their rows are counted as expired, once."""
+        expired = record.expired or {}
+        new = sorted(here - set(expired.get("refused", [])))
+        if not new:
+            return None, []
+        rows = 0
+        for uri in new:
+            got = self.get(self.key(uri))
+            rows += 0 if got is None else pq.read_metadata(pa.BufferReader(got[0])).num_rows
+        counts = {source_uri: {iso(parse_iso(head.get("ingested_at"))): rows}}
+        refused = sorted({*expired.get("refused", []), *new})
+        doc = dict(record.doc, expired=dict(expired, refused=refused))
+        doc["removed"] = record.removing("expired", counts)
+        return doc, []
 
     def _cut(
         self, record: Record, holder: str, entry: dict[str, Any], gone: list[str]
@@ -365,7 +462,7 @@ class Partitions:
         (``None`` when no row is left). Written under a new name: ``holder`` stays readable."""
         got = self.get(self.key(holder))
         if got is None:
-            raise ObjectChangedError(f"{holder} is listed by its partition but gone")
+            raise FileNotFoundError(holder)
         table = pq.read_table(io.BytesIO(got[0]))
         kept = table.filter(_not_from(table, {tuple(entry["members"][m]) for m in gone}))
         members = {m: o for m, o in entry["members"].items() if m not in set(gone)}
@@ -402,6 +499,38 @@ def _not_from(table: pa.Table, gone: set[tuple[str, str]]) -> Any:
         )
         keep = pc.and_(keep, pc.invert(same))
     return keep
+
+
+def vanished_entry(entry: dict[str, Any] | str) -> dict[str, Any]:
+    """What a vanished file's record entry said of its rows: a compacted file's count and
+    members, or a live file's object (its count is only in its own footer, now gone)."""
+    if isinstance(entry, str):
+        return {"noticed_at": iso(now()), "source_uri": entry, "rows": None}
+    return {"noticed_at": iso(now()), "rows": entry.get("rows"), "members": entry["members"]}
+
+
+def add_counts(
+    counts: dict[str, dict[str, int]], more: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    """Row counts by source and attempt, summed (a new dict; neither argument changes)."""
+    total = {source: dict(attempts) for source, attempts in counts.items()}
+    for source, attempts in more.items():
+        mine = total.setdefault(source, {})
+        for stamp, rows in attempts.items():
+            mine[stamp] = mine.get(stamp, 0) + rows
+    return total
+
+
+def by_attempt(table: pa.Table) -> dict[str, dict[str, int]]:
+    """Rows of ``table`` by ``source_uri``, then the ``ingested_at`` of the attempt (``iso``)."""
+    counts: dict[str, dict[str, int]] = {}
+    if table.num_rows == 0:
+        return counts
+    grouped = table.group_by(["source_uri", "ingested_at"]).aggregate([("source_line", "count")])
+    names = ("source_uri", "ingested_at", "source_line_count")
+    for source, stamp, rows in zip(*(grouped.column(n).to_pylist() for n in names), strict=True):
+        counts.setdefault(source, {})[iso(stamp)] = rows
+    return counts
 
 
 def lease_expired(pending: dict[str, Any], lease: timedelta) -> bool:

@@ -956,6 +956,16 @@ def status(queue_url: str | None) -> None:
     click.echo(
         f"rows               valid {info.valid:,}   invalid {info.invalid:,}   blank lines {info.blank:,}"
     )
+    if info.removed:
+        valid, invalid = info.in_tables()
+        causes = ", ".join(
+            f"{sum(by.values()):,} {cause}" for cause, by in sorted(info.removed.items())
+        )
+        click.echo(f"in the tables      valid {valid:,}   invalid {invalid:,}   ({causes})")
+    if info.vanished:
+        click.echo(
+            f"vanished files     {info.vanished:,} deleted outside loglake (their rows are gone)"
+        )
     if info.queue:
         click.echo(
             f"queue              {info.queue['waiting']:,} waiting, {info.queue['in_flight']:,} in flight"
@@ -1147,6 +1157,53 @@ def compact(
     options = options_from(which, dt, since, until, min_age, target_mb, dry_run)
 
     click.echo(run(Config.from_env(), session(), options, _step))
+
+
+@main.group(cls=LoglakeGroup)
+def retention() -> None:
+    """How long each table keeps its partitions ('loglake.retention_days' in its glue_ddl
+    file), and removing what is older."""
+
+
+@retention.command("show")
+def retention_show() -> None:
+    """Print each table's retention and the oldest day it keeps today.
+
+    Example:
+
+        \b
+        loglake retention show
+    """
+    from handler.config import Config
+
+    from .retention import plan
+
+    for line in plan(Config.from_env()):
+        click.echo(line)
+
+
+@retention.command("apply")
+@click.option("--table", "tables", multiple=True, help="Only this table (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+def retention_apply(tables: tuple[str, ...], dry_run: bool) -> None:
+    """Remove every partition older than its table's retention, exactly once: readers stop
+    seeing it in one manifest write, its files go after the reader grace, and a replayed
+    object never brings its rows back. Files deleted outside loglake (a lifecycle rule, by
+    hand) are recorded as vanished, so queries and compaction work again. The scheduled
+    maintenance run does the same every day.
+
+    Examples:
+
+        \b
+        loglake retention apply --dry-run
+        loglake retention apply --table errors
+    """
+    from handler.config import Config
+
+    from .retention import apply
+    from .target import session
+
+    click.echo(apply(Config.from_env(), session(), tables or None, dry_run, _step))
 
 
 @main.command()

@@ -88,6 +88,7 @@ def render(
     ]
     tables = load_tables(ddl_dirs)
     _grant_tables(resources["FunctionRole"], list(tables))
+    _grant_tables(resources["CompactRole"], list(tables))
     for name, table in tables.items():
         rendered = table_input(table.render("${ProcessedBucket}"), name)
         resources[_logical_id(name)] = {
@@ -107,11 +108,11 @@ def render(
 
 
 def _grant_tables(role: dict[str, Any], names: list[str]) -> None:
-    """The ingest function may register partitions in exactly the tables the template defines
-    (the typed ones included), named one by one."""
+    """The ingest function may register partitions (the compact function delete expired ones)
+    in exactly the tables the template defines (the typed ones included), named one by one."""
     for policy in role["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
-            if statement.get("Sid") == "OwnGlueTables":
+            if statement.get("Sid") in {"OwnGlueTables", "ExpireGluePartitions"}:
                 prefix = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
                 statement["Resource"] = [
                     {"Fn::Sub": f"{prefix}:catalog"},

@@ -364,8 +364,9 @@ def _sizes(s3: Any, table: str, uris: list[str]) -> dict[str, int]:
     gone = [uri for uri in uris if uri not in sizes]
     if gone:
         raise QueryError(
-            f"{table}: {gone[0]} is listed but gone (Athena: HIVE_CANNOT_OPEN_SPLIT); "
-            "run the query again"
+            f"{table}: {gone[0]} is listed but gone (Athena: HIVE_CANNOT_OPEN_SPLIT); run the "
+            "query again, and if it stays gone (deleted outside loglake), run `loglake retention "
+            "apply` to stop listing it"
         )
     return {uri: sizes[uri] for uri in uris}
 

@@ -29,10 +29,16 @@ class CompactUsageError(LoglakeError):
     """``loglake compact`` was given days it cannot use (a bad date, an empty range)."""
 
 
+class LifecycleUsageError(LoglakeError):
+    """``loglake retention`` or ``loglake erase`` was given something it cannot use (an unknown
+    table, a predicate that is not a plain condition over the table's columns)."""
+
+
 __all__ = [
     "CompactUsageError",
     "DeployError",
     "LayerError",
+    "LifecycleUsageError",
     "LoglakeError",
     "QueryError",
     "ReportError",

@@ -12,7 +12,8 @@ import boto3
 from handler.compaction import CompactOptions
 from handler.config import Config
 from handler.manifest import read_manifest
-from handler.partition import partitions_for
+from handler.objects import iso, parse_iso
+from handler.partition import Record, partitions_for
 
 
 @dataclass
@@ -31,6 +32,19 @@ class Status:
     queue: dict[str, int] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
     lake: list[TableHealth] = field(default_factory=list)
+    #: Rows of the objects' current versions no longer in the tables: cause (``expired``,
+    #: ``erased``) -> table -> rows (``retention.py``, ``erasure.py``).
+    removed: dict[str, Counter[str]] = field(default_factory=dict)
+    #: Files the tables showed that were deleted outside loglake (rows unknown).
+    vanished: int = 0
+
+    def in_tables(self) -> tuple[int, int]:
+        """Valid and invalid rows the tables hold now: as read, less what was removed."""
+        gone = Counter[str]()
+        for by_table in self.removed.values():
+            gone.update(by_table)
+        errors = gone.pop("errors", 0)
+        return self.valid - sum(gone.values()), self.invalid - errors
 
 
 @dataclass
@@ -62,7 +76,8 @@ def collect(
     measure each table's files against the compaction target."""
     s3 = session.client("s3")
     processed_bucket, prefix = config.processed_bucket, config.manifest_prefix
-    status = Status(lake=lake_health(s3, config, target_bytes))
+    records = partitions_for(config, s3).records()
+    status = Status(lake=lake_health(s3, config, target_bytes, records))
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=processed_bucket, Prefix=prefix)
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     attempts = f"{prefix}_attempts/"
@@ -81,6 +96,16 @@ def collect(
         status.blank += doc.get("blank", 0)
         status.error_codes.update(doc.get("error_counts", {}))
         status.sources[f"{doc.get('source', 'default')} ({doc.get('format', 'ndjson')})"] += 1
+    current = {
+        d["source_uri"]: iso(parse_iso(d["ingested_at"]))
+        for d in docs
+        if d.get("status") == "complete" and d.get("ingested_at")
+    }
+    status.removed = removed_rows(records, current)
+    for doc in docs:
+        if doc.get("status") == "complete" and doc.get("erased"):
+            status.removed.setdefault("erased", Counter()).update(doc["erased"])
+    status.vanished = sum(len(r.vanished) for r in records)
     status.newest = sorted(docs, key=lambda d: d.get("ingested_at", ""), reverse=True)[:5]
     if queue_url:
         sqs = session.client("sqs")
@@ -94,14 +119,34 @@ def collect(
     return status
 
 
-def lake_health(s3: Any, config: Config, target_bytes: int) -> list[TableHealth]:
+def removed_rows(records: list[Record], current: dict[str, str]) -> dict[str, Counter[str]]:
+    """Rows removed from the tables, by cause and table, of the attempts whose rows the objects'
+    heads say the tables hold (``current``: source_uri -> ``ingested_at``); rows of replaced
+    versions were removed with their version, and are not counted again."""
+    found: dict[str, Counter[str]] = {}
+    for record in records:
+        for cause, by_source in record.removed.items():
+            rows = sum(
+                n
+                for source, attempts in by_source.items()
+                for stamp, n in attempts.items()
+                if current.get(source) == stamp
+            )
+            if rows:
+                found.setdefault(cause, Counter())[record.table] += rows
+    return found
+
+
+def lake_health(
+    s3: Any, config: Config, target_bytes: int, records: list[Record] | None = None
+) -> list[TableHealth]:
     """Partitions, files and sizes per table, and when each was last compacted (a typed table
     only once it has a partition)."""
     parts = partitions_for(config, s3)
     last: dict[str, str] = {}
     visible: set[str] = set()
     trash: dict[str, int] = {}
-    for record in parts.records():
+    for record in parts.records() if records is None else records:
         at = record.doc.get("last", {}).get("at", "")
         last[record.table] = max(last.get(record.table, ""), at)
         visible.update(parts.key(uri) for uri in record.visible)
