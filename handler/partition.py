@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ from .objects import (
     replace_json,
 )
 from .parquet import encode
+from .predicate import Tree, matches_any
 from .sink import SORT_KEYS
 
 if TYPE_CHECKING:
@@ -126,6 +127,18 @@ class Record:
         return self.removed | {cause: add_counts(self.removed.get(cause, {}), counts)}
 
     @property
+    def cleared(self) -> set[str]:
+        """Original files all of whose rows an erasure removed: never shown again."""
+        return set(self.doc.get("cleared", []))
+
+    @property
+    def erasures(self) -> list[dict[str, Any]]:
+        """The erasures installed here (``{"id", "tree"}``): a file written by an attempt that
+        did not apply one of them is filtered before it is shown (``erasure.py``)."""
+        found: list[dict[str, Any]] = self.doc.get("erasures", [])
+        return found
+
+    @property
     def visible(self) -> list[str]:
         """The files a reader of this partition sees."""
         return sorted(set(self.live) | set(self.compacted))
@@ -138,6 +151,20 @@ class Record:
         """``trash`` with ``files`` added, as dropped by the next write of this record."""
         added = {f: {"seq": self.seq + 1, "dropped_at": None} for f in files}
         return {**self.trash, **added}
+
+
+@dataclass
+class Rewrite:
+    """A shown file with rows an erasure matches, rewritten without them under a new name
+    (``new`` is ``None`` when no row was left: nothing written, its originals ``cleared``)."""
+
+    uri: str
+    removed: int
+    bytes_in: int
+    counts: dict[str, dict[str, int]]
+    new: str | None = None
+    entry: dict[str, Any] = field(default_factory=dict)
+    cleared: list[str] = field(default_factory=list)
 
 
 class Partitions:
@@ -405,8 +432,10 @@ class Partitions:
         if record.expired:
             return self._refuse(record, source_uri, head, here)
         absorbed = record.absorbed()
-        want = {f for f in here if f not in absorbed and f not in record.trash}
+        hidden = absorbed.keys() | record.trash.keys() | record.cleared
+        want = {f for f in here if f not in hidden}
         have = {f for f, owner in record.live.items() if owner == source_uri}
+        late = self._late(record, head, sorted(want - have))
         cuts: dict[str, list[str]] = {}
         for holder, entry in record.compacted.items():
             gone = [m for m, (src, _) in entry["members"].items() if src == source_uri]
@@ -415,10 +444,11 @@ class Partitions:
                 cuts[holder] = gone
         if want == have and not cuts:
             return None, []
+        want -= late.keys()
         live = {f: o for f, o in record.live.items() if f not in have - want}
         live |= {f: source_uri for f in want}
-        compacted = dict(record.compacted)
-        written: list[str] = []
+        compacted = dict(record.compacted) | {r.new: r.entry for r in late.values() if r.new}
+        written: list[str] = [self.key(r.new) for r in late.values() if r.new]
         vanished = dict(record.vanished)
         for holder, gone in cuts.items():
             entry = compacted.pop(holder)
@@ -430,11 +460,28 @@ class Partitions:
             if cut is not None:
                 compacted[cut[0]] = cut[1]
                 written.append(self.key(cut[0]))
-        dropped = sorted((have - want) | (set(cuts) - set(vanished)))
+        dropped = sorted((have - want) | (set(cuts) - set(vanished)) | late.keys())
         doc = dict(record.doc, live=live, compacted=compacted, trash=record.dropping(dropped))
         if vanished:
             doc["vanished"] = vanished
+        if late:
+            doc["cleared"] = sorted(record.cleared | {c for r in late.values() for c in r.cleared})
+            counts: dict[str, dict[str, int]] = {}
+            for found in late.values():
+                counts = add_counts(counts, found.counts)
+            doc["removed"] = record.removing("erased", counts)
         return doc, written
+
+    def _late(self, record: Record, head: Head, new: list[str]) -> dict[str, Rewrite]:
+        """``new`` files (about to be shown) rewritten without the rows of erasures installed
+        in the partition that their attempt did not apply: it listed the erasure records just
+        before one was written (``erasure.py``)."""
+        applied = set(head.get("erasures", []))
+        trees = [r["tree"] for r in record.erasures if r["id"] not in applied]
+        if not trees or not new:
+            return {}
+        found = {f: self.rewrite(record, f, trees, "c-late") for f in new}
+        return {f: r for f, r in found.items() if r is not None}
 
     def _refuse(
         self, record: Record, source_uri: str, head: Head, here: set[str]
@@ -474,6 +521,42 @@ class Partitions:
         self.s3.put_object(Bucket=self.bucket, Key=self.key(uri), Body=body)
         return uri, dict(entry, members=members, rows=kept.num_rows, bytes=len(body))
 
+    # -- rewriting a file without an erasure's rows ---------------------------------------------
+    def rewrite(
+        self, record: Record, uri: str, trees: list[Tree], stem: str, write: bool = True
+    ) -> Rewrite | None:
+        """``uri`` without the rows ``trees`` match, written (unless not ``write``), read back
+        and checked, under a new compacted file named from ``stem`` that takes its place;
+        ``None`` when no row matches (or the file is gone: ``reconcile`` records that)."""
+        got = self.get(self.key(uri))
+        if got is None:
+            return None
+        table = pq.read_table(io.BytesIO(got[0]))
+        hit = matches_any(trees, table)
+        removed = pc.sum(hit).as_py() or 0
+        if not removed:
+            return None
+        kept = table.filter(pc.invert(hit))
+        members = _members(record, uri, table)
+        found = Rewrite(uri, removed, len(got[0]), by_attempt(table.filter(hit)))
+        if kept.num_rows == 0:
+            found.cleared = sorted(members)
+            return found
+        found.new = self.new_file(record.table, record.dt, f"{stem}-{uuid.uuid4().hex[:8]}")
+        body = encode(kept, self.sort_keys[record.table])
+        found.entry = {"members": members, "rows": kept.num_rows, "bytes": len(body)}
+        if write:
+            self.s3.put_object(Bucket=self.bucket, Key=self.key(found.new), Body=body)
+            stored = self.get(self.key(found.new))
+            check = None if stored is None else pq.read_table(io.BytesIO(stored[0]))
+            if (
+                check is None
+                or check.num_rows != kept.num_rows
+                or pc.any(matches_any(trees, check)).as_py()
+            ):
+                raise ObjectChangedError(f"{found.new}: not exactly the kept rows; will retry")
+        return found
+
     # -- S3 ---------------------------------------------------------------------------------
     def listing(self, prefix: str) -> list[dict[str, Any]]:
         return listing(self.s3, self.bucket, prefix)
@@ -499,6 +582,15 @@ def _not_from(table: pa.Table, gone: set[tuple[str, str]]) -> Any:
         )
         keep = pc.and_(keep, pc.invert(same))
     return keep
+
+
+def _members(record: Record, uri: str, table: pa.Table) -> dict[str, list[str]]:
+    """The original files whose rows ``uri`` holds: its compacted members, or itself."""
+    if uri in record.compacted:
+        members: dict[str, list[str]] = record.compacted[uri]["members"]
+        return dict(members)
+    stamp = table.column("ingested_at")[0].as_py()
+    return {uri: [record.live.get(uri) or table.column("source_uri")[0].as_py(), iso(stamp)]}
 
 
 def vanished_entry(entry: dict[str, Any] | str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from .columnar import Decided, line_offsets, rows_table
 from .config import Config
+from .erasure import Erasures, apply
 from .fingerprint import fingerprint
 from .formats import FORMATS, Bulk, typed_reader, validator_for
 from .formats.typed import typed_rows
@@ -73,6 +74,8 @@ class Result:
     files: list[str] = field(default_factory=list)
     error_counts: dict[str, int] = field(default_factory=dict)
     sample_errors: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows an erasure record removed before they were written, by table (``erasure.py``).
+    erased: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
@@ -100,6 +103,7 @@ class Part:
     blank: int = 0
     codes: Counter[str] = field(default_factory=Counter)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    erased: Counter[str] = field(default_factory=Counter)
     #: The partitions written, by table (``processed``, ``errors`` or a typed table).
     dts: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -111,6 +115,7 @@ class Part:
         self.invalid += other.invalid
         self.blank += other.blank
         self.codes.update(other.codes)
+        self.erased.update(other.erased)
         self.samples = sorted(self.samples + other.samples, key=lambda s: s["line"])
         del self.samples[SAMPLE_ERRORS:]
         for table, dts in other.dts.items():
@@ -129,6 +134,7 @@ class Pipeline:
         self._readers: dict[str, Reader] = {}
         self._sinks: dict[str, Sink] = {}
         self.partitions = partitions_for(config, self.s3)
+        self.erasures = Erasures(self.s3, config.processed_bucket, config.manifest_prefix)
 
     def sink(self, table: str) -> Sink:
         """The writer of one table (``processed``, ``errors``, ``alb_logs``...), made when first
@@ -252,6 +258,7 @@ def _result(
         files=sorted(attempt.files) if attempt else [],
         error_counts=dict(sorted(total.codes.items())),
         sample_errors=total.samples,
+        erased=dict(sorted(total.erased.items())),
         seconds=round(time.monotonic() - started, 3),
     )
     assert result.lines_read == result.valid + result.invalid + result.blank
@@ -275,12 +282,15 @@ class _Run:
         #: The object's first bytes, decompressed (read before any batch: headers are there).
         self.head = b""
         self.upload_dt = source.last_modified.date().isoformat()
+        #: The erasure records known when the attempt started: applied to every row written.
+        self.erasures = [] if attempt is None else pipe.erasures.current()
 
     def details(self) -> dict[str, Any]:
         """Manifest fields about the object and this pass."""
         return {
             "last_modified": self.source.last_modified.isoformat() + "Z",
             "ingested_at": self.ingested_at.isoformat() + "Z",
+            "erasures": sorted(e.id for e in self.erasures),
         }
 
     def consume(self) -> Part:
@@ -489,6 +499,7 @@ class _Run:
             columns = errors.columns(self.source.uri, self.ingested_at)
             columns["target_table"] = [pipe.config.catalog_name(target)] * len(errors.lines)
             outputs.append((pipe.sink("errors"), "errors", self.upload_dt, pa.table(columns)))
+        outputs = self._erase(outputs, part)
         if not outputs:
             return
         planned = [sink.path(dt, name) for sink, _, dt, _ in outputs]
@@ -496,6 +507,21 @@ class _Run:
         for (sink, table, dt, rows), path in zip(outputs, planned, strict=True):
             sink.write(path, rows)
             part.dts[table].add(dt)
+
+    def _erase(
+        self, outputs: list[tuple[Sink, str, str, pa.Table]], part: Part
+    ) -> list[tuple[Sink, str, str, pa.Table]]:
+        """The outputs without the rows erasure records remove (a replay brings none back)."""
+        if not self.erasures:
+            return outputs
+        kept = []
+        for sink, table, dt, rows in outputs:
+            rows, erased = apply(self.erasures, table, dt, rows)
+            if erased:
+                part.erased[table] += erased
+            if rows.num_rows:
+                kept.append((sink, table, dt, rows))
+        return kept
 
 
 #: The reference validator's verdicts: rows, their line numbers, error rows, blank lines.

@@ -1159,6 +1159,51 @@ def compact(
     click.echo(run(Config.from_env(), session(), options, _step))
 
 
+@main.command()
+@click.option("--table", help="The table: processed, errors, a typed table (or its Glue name).")
+@click.option("--where", help="The rows to remove: a condition over the table's columns.")
+@click.option("--since", help="First day (dt) it covers, YYYY-MM-DD (default: the first).")
+@click.option("--until", help="Last day (dt) it covers, YYYY-MM-DD (default: today, UTC).")
+@click.option("--dry-run", is_flag=True, help="Print the files, rows and bytes; change nothing.")
+@click.option("--list", "show", is_flag=True, help="List the erasure records, oldest first.")
+def erase(
+    table: str | None,
+    where: str | None,
+    since: str | None,
+    until: str | None,
+    dry_run: bool,
+    show: bool,
+) -> None:
+    """Remove every row matching a condition, exactly once, for good: each file holding one is
+    rewritten without it and swapped in one manifest write (readers never see both), and a
+    durable record makes every later write of a replayed object (reprocess, a redelivery, a
+    re-upload) apply it too. The condition is Athena SQL over the table's columns: comparisons,
+    IN, LIKE, IS NULL, AND/OR/NOT; running the same erasure again resumes it.
+
+    Examples:
+
+        \b
+        loglake erase --table processed --where "attributes['user_id'] = 'u-123'" --dry-run
+        loglake erase --table processed --where "attributes['user_id'] = 'u-123'"
+        loglake erase --table errors --where "raw_line LIKE '%u-123%'" --since 2025-07-01
+        loglake erase --list
+    """
+    from handler.config import Config
+
+    from . import erase as lib
+    from .target import session
+
+    config, aws = Config.from_env(), session()
+    if show:
+        for line in lib.listing(config, aws):
+            click.echo(line)
+        return
+    if not table or not where:
+        raise click.UsageError("give --table and --where (or --list)")
+    asked = lib.request(config, table, where, since, until, dry_run, lib.caller(aws))
+    click.echo(lib.erase(config, aws, asked, _step))
+
+
 @main.group(cls=LoglakeGroup)
 def retention() -> None:
     """How long each table keeps its partitions ('loglake.retention_days' in its glue_ddl
