@@ -53,6 +53,12 @@ def use_pipeline(pipeline: Pipeline | None) -> None:
 def process_ref(ref: ObjectRef) -> Result:
     """Process one referenced object; log one line and emit metrics about it."""
     pipeline = get_pipeline()
+    if ref.removed:
+        result = pipeline.remove_s3(ref.bucket, ref.key)
+        logger.info(f"{result.status} {result.source_uri}", extra=result.as_dict())
+        if result.status == "deleted":
+            metrics.add_metric("ObjectsDeleted", MetricUnit.Count, 1)
+        return result
     result = pipeline.process_s3(ref.bucket, ref.key)
     if result.status == "missing" and ref.raw_key and ref.raw_key != ref.key:
         result = pipeline.process_s3(ref.bucket, ref.raw_key)

@@ -184,6 +184,12 @@ def erase_partition(
     cache: dict[str, Rewrite | None] = {}
     final: list[dict[str, Any]] = []
 
+    def rewrite(record: Record, uri: str) -> Rewrite | FileNotFoundError | None:
+        try:
+            return parts.rewrite(record, uri, [erasure.tree], stem, not dry_run)
+        except FileNotFoundError as gone:
+            return gone
+
     def edit(record: Record) -> tuple[dict[str, Any] | None, list[str]]:
         final.clear()
         result.outcome = "unchanged"
@@ -195,17 +201,27 @@ def erase_partition(
             return None, []
         todo = [u for u in record.visible if u not in cache]
         with ThreadPoolExecutor(READERS) as pool:
-            made = pool.map(
-                lambda u: parts.rewrite(record, u, [erasure.tree], stem, not dry_run), todo
-            )
-            cache.update(zip(todo, made, strict=True))
+            made = list(pool.map(lambda u: rewrite(record, u), todo))
+        gone = any(isinstance(m, FileNotFoundError) for m in made)
+        if gone and parts.read(table, dt).etag != record.etag:
+            raise _Moved  # replaced and purged since the read: look again
+        cache.update(
+            (u, m) for u, m in zip(todo, made, strict=True) if not isinstance(m, FileNotFoundError)
+        )
         found = {u: cache[u] for u in record.visible if cache.get(u) is not None}
         final.append(found)
         if dry_run or not found:
             return None, []
         return installed(record, cache, erasure.rule()), []
 
-    parts.change(table, dt, edit)
+    for _ in range(MAX_TRIES):
+        try:
+            parts.change(table, dt, edit)
+            break
+        except _Moved:
+            continue
+    else:
+        raise ObjectChangedError(f"{table} dt={dt} kept changing under the erasure; run it again")
     found = final[0] if final else {}
     kept = {r.new for r in found.values() if r and r.new} if not dry_run else set()
     parts.delete([parts.key(r.new) for r in cache.values() if r and r.new and r.new not in kept])
@@ -219,6 +235,10 @@ def erase_partition(
     result.by_file = {u: r.removed for u, r in found.items() if r}
     result.seconds = round(clock() - started, 3)
     return result
+
+
+class _Moved(Exception):
+    """A shown file was gone because the record changed after it was read."""
 
 
 def _drop_abandoned(parts: Partitions, table: str, dt: str, stem: str, lease: timedelta) -> None:
@@ -252,14 +272,13 @@ class EraseRequest:
 
 def erase_lake(
     config: Config,
-    session: Any,
+    s3: Any,
     request: EraseRequest,
     progress: Callable[[int, int, PartitionErasure], None] | None = None,
 ) -> tuple[dict[str, Any], list[PartitionErasure]]:
     """Run one erasure over every partition of its range: its record first (so every later
     write applies it), then each partition, then the record's totals. Returns the record and
     each partition's result."""
-    s3 = config.retrying(session).client("s3")
     parts = partitions_for(config, s3)
     records = Erasures(s3, config.processed_bucket, config.manifest_prefix)
     eid = erasure_id(request.table, request.where, request.since, request.until)

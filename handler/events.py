@@ -3,7 +3,9 @@
 Shapes: S3 -> Lambda, S3 -> SQS -> Lambda (one message per notification), S3 -> SNS -> SQS (with or
 without raw message delivery), S3 -> SNS -> Lambda, and S3 -> EventBridge (directly or via SQS).
 Keys arrive URL-encoded (``my+file%2B1.log`` is ``my file+1.log``); the references returned here
-carry the decoded key. ``s3:TestEvent`` and non-create events yield nothing.
+carry the decoded key. ``s3:TestEvent`` and other events yield nothing; an object's deletion
+(``ObjectRemoved:*``, EventBridge's ``Object Deleted`` not caused by a lifecycle rule) yields a
+reference marked ``removed``, and lifecycle expirations nothing: they never remove rows.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class ObjectRef:
     #: The key as it arrived (URL-encoded). Tried as well if the decoded key does not exist, so an
     #: event source that does not encode keys cannot make an object silently disappear.
     raw_key: str | None = field(default=None, compare=False)
+    #: The object was deleted (a source with ``on_delete = "remove"`` removes its rows).
+    removed: bool = False
 
     @property
     def uri(self) -> str:
@@ -81,10 +85,12 @@ def _from_record(record: Mapping[str, Any]) -> list[ObjectRef]:
     source = record.get("eventSource") or record.get("EventSource")
     if source == "aws:s3":
         s3_record = next(S3Event({"Records": [record]}).records)
-        if not s3_record.event_name.startswith("ObjectCreated"):
+        removed = s3_record.event_name.startswith("ObjectRemoved")
+        if not (removed or s3_record.event_name.startswith("ObjectCreated")):
             return []
         obj = s3_record.s3.get_object
-        return [ObjectRef(s3_record.s3.bucket.name, unquote_plus(obj.key), obj.version_id, obj.key)]
+        key = unquote_plus(obj.key)
+        return [ObjectRef(s3_record.s3.bucket.name, key, obj.version_id, obj.key, removed)]
     if source == "aws:sqs":
         return _from_json(record["body"])
     if source == "aws:sns":
@@ -93,8 +99,11 @@ def _from_record(record: Mapping[str, Any]) -> list[ObjectRef]:
 
 
 def _from_eventbridge(message: Mapping[str, Any]) -> list[ObjectRef]:
-    if EventBridgeEvent(dict(message)).detail_type != "Object Created":
+    kind = EventBridgeEvent(dict(message)).detail_type
+    lifecycle = message["detail"].get("reason") == "Lifecycle Expiration"
+    if kind not in {"Object Created", "Object Deleted"} or lifecycle:
         return []
     detail = S3EventBridgeNotificationEvent(dict(message)).detail
     obj = detail.object
-    return [ObjectRef(detail.bucket.name, obj.key, obj.get("version-id"), obj["key"])]
+    removed = kind == "Object Deleted"
+    return [ObjectRef(detail.bucket.name, obj.key, obj.get("version-id"), obj["key"], removed)]

@@ -480,7 +480,12 @@ class Partitions:
         trees = [r["tree"] for r in record.erasures if r["id"] not in applied]
         if not trees or not new:
             return {}
-        found = {f: self.rewrite(record, f, trees, "c-late") for f in new}
+        found = {}
+        for uri in new:
+            try:
+                found[uri] = self.rewrite(record, uri, trees, "c-late")
+            except FileNotFoundError:  # its own file gone: shown as is, reconcile records it
+                continue
         return {f: r for f, r in found.items() if r is not None}
 
     def _refuse(
@@ -527,10 +532,11 @@ class Partitions:
     ) -> Rewrite | None:
         """``uri`` without the rows ``trees`` match, written (unless not ``write``), read back
         and checked, under a new compacted file named from ``stem`` that takes its place;
-        ``None`` when no row matches (or the file is gone: ``reconcile`` records that)."""
+        ``None`` when no row matches; ``FileNotFoundError`` when the file is gone (replaced and
+        purged since the record was read, or deleted outside loglake)."""
         got = self.get(self.key(uri))
         if got is None:
-            return None
+            raise FileNotFoundError(uri)
         table = pq.read_table(io.BytesIO(got[0]))
         hit = matches_any(trees, table)
         removed = pc.sum(hit).as_py() or 0

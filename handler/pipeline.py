@@ -30,6 +30,7 @@ from .fingerprint import fingerprint
 from .formats import FORMATS, Bulk, typed_reader, validator_for
 from .formats.typed import typed_rows
 from .ledger import Attempt, Ledger, deliver
+from .objects import iso, now
 from .parse import (
     RAW_LINE_CAP,
     Batch,
@@ -52,6 +53,8 @@ from .validate import STANDARD_COLUMNS, Invalid, Row
 from .workers import fan_out, fresh_session
 
 SAMPLE_ERRORS = 10
+#: The "version" a deletion commits: no object version is ever this.
+DELETED = "deleted"
 
 
 @dataclass
@@ -60,7 +63,9 @@ class Result:
 
     source_uri: str
     version: str
-    status: str  # processed | duplicate | superseded | missing | unmatched | dry_run
+    #: processed | duplicate | superseded | missing | unmatched | dry_run, and for a deletion
+    #: deleted | kept (its source keeps a deleted object's rows) | exists (re-uploaded since)
+    status: str
     source: str = ""
     format: str = ""
     lines_read: int = 0
@@ -186,6 +191,44 @@ class Pipeline:
         if source is None:
             return Result(f"s3://{bucket}/{key}", "", "missing")
         return self.process(source)
+
+    def remove_s3(self, bucket: str, key: str) -> Result:
+        """An object was deleted: if its source says ``on_delete = "remove"``, commit its
+        deletion like a version without rows (the head says ``deleted``; its sweep removes the
+        old version's rows from every partition), exactly once and only while it is still gone."""
+        uri = f"s3://{bucket}/{key}"
+        spec = self.source_for(key)
+        if spec is None or spec.on_delete != "remove":
+            return Result(uri, "", "kept", source=spec.name if spec else "")
+        if s3_object(self.s3, bucket, key) is not None:
+            return Result(uri, "", "exists", source=spec.name)  # its own notification follows
+        reader, cfg = self.reader(spec), self.config
+        ledger = Ledger(
+            self.s3,
+            cfg.processed_bucket,
+            cfg.manifest_prefix,
+            uri,
+            cfg.lease,
+            self.partitions.publish,
+            reader.fingerprint["digest"],
+        )
+
+        def current() -> str:
+            found = s3_object(self.s3, bucket, key)
+            return DELETED if found is None else found.version
+
+        def work(attempt: Attempt) -> dict[str, Any]:
+            fields = Result(uri, DELETED, "deleted").manifest_fields()
+            return fields | {
+                "deleted": True,
+                "deleted_at": iso(now()),
+                "source": spec.name,
+                "fingerprint": reader.fingerprint,
+            }
+
+        outcome, _ = deliver(ledger, DELETED, current, work)
+        status = "deleted" if outcome in {"processed", "duplicate"} else "exists"
+        return Result(uri, DELETED, status, source=spec.name, format=spec.format)
 
     def process(
         self, source: SourceObject, dry_run: bool = False, spec: Source | None = None

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ MAX_RECORD_BYTES = 256 * 1024
 _KEYS = {
     "name", "match", "format", "time", "level", "message", "levels", "default_level",
     "missing_time", "missing_message", "pattern", "time_format", "multiline",
-    "max_record_lines",
+    "max_record_lines", "on_delete",
 }  # fmt: skip
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -72,6 +72,8 @@ class Source:
     time_format: str | None = None
     multiline: str | None = None
     max_record_lines: int = MAX_RECORD_LINES
+    #: What an object's deletion does: ``keep`` its rows, or ``remove`` them (docs/lifecycle.md).
+    on_delete: str = "keep"
     regexes: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
 
     def matches(self, key: str) -> bool:
@@ -90,7 +92,8 @@ class Source:
     def reading(self) -> dict[str, Any]:
         """What decides the rows the source makes of an object (its fingerprint's part): not
         its name, nor which keys it matches."""
-        return {k: v for k, v in self.definition().items() if k not in ("name", "match")}
+        skip = ("name", "match", "on_delete")
+        return {k: v for k, v in self.definition().items() if k not in skip}
 
 
 def source(name: str, match: str | tuple[str, ...] = ("**",), **settings: Any) -> Source:
@@ -229,6 +232,7 @@ def _build(label: str, table: Mapping[str, Any]) -> Source:
         time_format=values["time_format"],
         multiline=values["multiline"],
         max_record_lines=lines,
+        on_delete=_choice(label, table, "on_delete", ("keep", "remove"), "keep"),
         regexes=tuple(glob_regex(g) for g in globs),
     )
 
@@ -336,3 +340,10 @@ def _merged(filters: list[tuple[str, str]], new: tuple[str, str]) -> list[tuple[
             wider = (min(prefix, new[0], key=len), min(suffix, new[1], key=len))
             return _merged(filters[:i] + filters[i + 1 :], wider)
     return [*filters, new]
+
+
+def notification_events(specs: Sequence[Source]) -> list[str]:
+    """The S3 events the ingest queue needs: new objects, and deletions when a source removes
+    a deleted object's rows (never lifecycle expirations: raw retention keeps the rows)."""
+    removes = any(spec.on_delete == "remove" for spec in specs)
+    return ["s3:ObjectCreated:*", *(["s3:ObjectRemoved:*"] if removes else [])]

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import bench_alb, bench_cli, bench_lake
+from . import bench_alb, bench_cli, bench_lake, bench_lifecycle
 from .corpus import generate
 
 WORK = Path(".bench")
@@ -237,6 +237,12 @@ def main(argv: list[str] | None = None) -> None:
         "--lake-objects", type=int, default=480, help="small objects of the lake part (0: skip)"
     )
     parser.add_argument(
+        "--lifecycle-files",
+        type=int,
+        default=1000,
+        help="files of the erasure and retention lake (0: skip)",
+    )
+    parser.add_argument(
         "--alb-lines", type=int, default=1_000_000, help="lines of the ALB corpus (0: skip)"
     )
     parser.add_argument(
@@ -303,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
                 loglake(f", bomb of {args.newlines_gb:g} GiB of newlines", path, "1", False)
             )
         lake = bench_lake.run(endpoint, data, args.lake_objects) if args.lake_objects else None
+        life = bench_lifecycle.run(endpoint, args.lifecycle_files) if args.lifecycle_files else None
         alb = _alb(args.alb_lines, cpus, loglake_env(endpoint)) if args.alb_lines else None
     finally:
         moto.terminate()
@@ -317,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     report_bombs(bombs)
     if lake:
         bench_lake.report(lake, args.lake_objects)
+    if life:
+        bench_lifecycle.report(life)
     if alb:
         bench_alb.report(*alb)
     if args.cli_runs:

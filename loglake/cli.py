@@ -952,6 +952,7 @@ def status(queue_url: str | None) -> None:
     click.echo(
         f"objects processed  {info.objects:,}"
         + (f"  ({info.in_progress} in progress)" if info.in_progress else "")
+        + (f"  ({info.deleted:,} deleted, their rows removed)" if info.deleted else "")
     )
     click.echo(
         f"rows               valid {info.valid:,}   invalid {info.invalid:,}   blank lines {info.blank:,}"

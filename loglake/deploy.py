@@ -22,7 +22,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from handler.ddl import load_tables
-from handler.sources import DEFAULT_SOURCES, key_filters, load_sources
+from handler.sources import DEFAULT_SOURCES, key_filters, load_sources, notification_events
 
 from .catalog import table_input
 from .exceptions import DeployError
@@ -80,10 +80,11 @@ def render(
     filters = key_filters(specs, suffixes, sources is not None)
     resources["RawBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"] = [
         {
-            "Event": "s3:ObjectCreated:*",
+            "Event": event,
             "Queue": {"Fn::GetAtt": ["IngestQueue", "Arn"]},
             **s3_key_filter(prefix, suffix, "Rules", "S3Key"),
         }
+        for event in notification_events(specs)
         for prefix, suffix in filters
     ]
     tables = load_tables(ddl_dirs)
@@ -101,7 +102,8 @@ def render(
             },
         }
     if raw_bucket:
-        template = onto_existing(template, raw_bucket, raw_prefix, filters)
+        deletions = len(notification_events(specs)) > 1
+        template = onto_existing(template, raw_bucket, raw_prefix, filters, deletions)
     elif raw_prefix:
         raise DeployError("--raw-prefix needs --raw-bucket (the stack's own bucket is read whole)")
     return template
@@ -126,12 +128,16 @@ _OWN_RAW = "${NamePrefix}-raw-${AWS::AccountId}-${AWS::Region}"
 
 
 def onto_existing(
-    template: dict[str, Any], bucket: str, prefix: str, filters: list[tuple[str, str]]
+    template: dict[str, Any],
+    bucket: str,
+    prefix: str,
+    filters: list[tuple[str, str]],
+    deletions: bool = False,
 ) -> dict[str, Any]:
     """``template`` reading the existing ``bucket``: its own raw bucket and that bucket's policy
     left out, every permission naming the bucket given instead, and an EventBridge rule that
     sends the bucket's ``Object Created`` events (for the keys ``filters`` admit under
-    ``prefix``) to the ingest queue. The bucket's notification configuration is not in the
+    ``prefix``; and ``Object Deleted`` with ``deletions``) to the ingest queue. The bucket's notification configuration is not in the
     template: ``deploy`` turns EventBridge on there, keeping every notification it has."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
         raise DeployError(f"--raw-bucket {bucket!r} is not an S3 bucket name")
@@ -151,7 +157,7 @@ def onto_existing(
             "Description": f"New objects of the existing bucket {bucket} -> the ingest queue",
             "EventPattern": {
                 "source": ["aws.s3"],
-                "detail-type": ["Object Created"],
+                "detail-type": ["Object Created", *(["Object Deleted"] if deletions else [])],
                 "detail": {"bucket": {"name": [bucket]}, **({"object": key} if key else {})},
             },
             "State": "ENABLED",

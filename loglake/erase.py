@@ -82,8 +82,9 @@ def erase(
     progress: Callable[[int, int, str], None],
 ) -> str:
     """Run (or dry-run) the erasure, a line per partition; the summary line."""
+    s3 = config.retrying(session).client("s3")
     doc, results = erase_lake(
-        config, session, asked, lambda n, total, r: progress(n, total, describe(r))
+        config, s3, asked, lambda n, total, r: progress(n, total, describe(r))
     )
     hit = [r for r in results if r.outcome in {"erased", "dry_run"}]
     rows, files = sum(r.rows for r in hit), sum(r.files for r in hit)

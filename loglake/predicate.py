@@ -86,6 +86,8 @@ class _Compiler:
     def operand(self, node: exp.Expression) -> dict[str, Any]:
         if isinstance(node, exp.Paren):
             return self.operand(node.this)
+        if isinstance(node, exp.Func) and not isinstance(node, exp.Cast):
+            raise self.refuse(node, "functions are not allowed")
         if isinstance(node, exp.Column | exp.Bracket):
             return self.value(node)
         return self.literal(node)

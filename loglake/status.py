@@ -21,6 +21,8 @@ class Status:
     """Totals over every manifest, plus the queues."""
 
     objects: int = 0
+    #: Objects whose deletion removed their rows (a source with ``on_delete = "remove"``).
+    deleted: int = 0
     in_progress: int = 0
     valid: int = 0
     invalid: int = 0
@@ -89,6 +91,9 @@ def collect(
     docs = [doc for doc in found if doc is not None]  # one deleted since the listing is skipped
     for doc in docs:
         if doc.get("status") != "complete":
+            continue
+        if doc.get("deleted"):
+            status.deleted += 1
             continue
         status.objects += 1
         status.valid += doc.get("valid", 0)

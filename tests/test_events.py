@@ -41,11 +41,19 @@ def test_eventbridge_direct_and_via_sqs() -> None:
     assert object_refs(body) == [DECODED]
 
 
-def test_eventbridge_delete_and_s3_remove_events_are_ignored() -> None:
-    assert object_refs(load_event("eventbridge_object_deleted")) == []
+def test_deletions_are_marked_removed_and_lifecycle_expirations_yield_nothing() -> None:
+    (deleted,) = object_refs(load_event("eventbridge_object_deleted"))
+    assert (deleted.bucket, deleted.key, deleted.removed) == ("loglake-raw", "app/old.log", True)
+    expired = load_event("eventbridge_object_deleted")
+    expired["detail"]["reason"] = "Lifecycle Expiration"
+    assert object_refs(expired) == []
     event = load_event("s3_put")
     event["Records"][0]["eventName"] = "ObjectRemoved:Delete"
-    assert object_refs(event) == []
+    (removed,) = object_refs(event)
+    assert removed.removed and removed.key == DECODED.key
+    for name in ("LifecycleExpiration:Delete", "LifecycleExpiration:DeleteMarkerCreated"):
+        event["Records"][0]["eventName"] = name
+        assert object_refs(event) == []
 
 
 def test_test_event_alone() -> None:

@@ -11,7 +11,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from handler.config import Config
-from handler.sources import key_filters
+from handler.sources import key_filters, notification_events
 
 from ..catalog import apply
 from ..deploy import s3_key_filter
@@ -70,7 +70,7 @@ def provision(session: boto3.Session, names: Names, config: Config) -> Stack:
                 {
                     "Id": f"loglake-{i}",
                     "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
+                    "Events": notification_events(config.sources),
                     **s3_key_filter(prefix, suffix, "FilterRules", "Key"),
                 }
                 for i, (prefix, suffix) in enumerate(filters)
