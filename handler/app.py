@@ -55,7 +55,12 @@ def process_ref(ref: ObjectRef) -> Result:
     pipeline = get_pipeline()
     if ref.removed:
         result = pipeline.remove_s3(ref.bucket, ref.key)
-        logger.info(f"{result.status} {result.source_uri}", extra=result.as_dict())
+        why = {
+            "deleted": "its rows were removed",
+            "kept": 'its rows are kept (on_delete = "remove" in its source removes them)',
+            "exists": "it was uploaded again: its new rows are processed",
+        }[result.status]
+        logger.info(f"deleted object {result.source_uri}: {why}", extra={"status": result.status})
         if result.status == "deleted":
             metrics.add_metric("ObjectsDeleted", MetricUnit.Count, 1)
         return result

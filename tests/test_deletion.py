@@ -143,3 +143,14 @@ def test_a_redelivery_at_every_step_of_a_deletion_and_the_reverse(aws_env: None)
                 assert by_object(lake) == Counter({"0.log": 3}), (first.__name__, at)
                 assert "1.log" not in by_object(lake, "errors"), (first.__name__, at)
                 assert_nothing_orphaned(lake)
+
+
+def test_on_delete_takes_keep_or_remove_and_only_then_subscribes_removals() -> None:
+    from handler.exceptions import ConfigError
+    from handler.sources import notification_events
+
+    with pytest.raises(ConfigError, match="on_delete must be one of keep, remove"):
+        source("bad", on_delete="drop")
+    assert notification_events([KEEP]) == ["s3:ObjectCreated:*"]
+    assert notification_events([KEEP, APP]) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    assert APP.reading() == KEEP.reading()  # not part of the fingerprint: no reprocessing
