@@ -193,3 +193,15 @@ def test_the_command_prints_each_partition_and_refuses_an_unknown_table(
     assert "would remove" in dry.output and "rows" in dry.output
     bad = runner.invoke(main, ["retention", "apply", "--table", "nope"])
     assert bad.exit_code != 0 and "Error: --table 'nope' is not a table" in bad.output
+
+
+def test_an_upload_into_an_expired_day_is_settled_for_upload_wait(month_lake: Lake) -> None:
+    """``loglake upload --wait`` waits until readers see an object's files: one whose day has
+    expired is never shown, and must not be waited for."""
+    lake = month_lake
+    expire(lake)
+    lake.put("m/old.log", ndjson(good(1, "2025-07-02"), good(2, "2025-07-25")))
+    result = lake.pipeline().process_s3(RAW, "m/old.log")
+    assert result.status == "processed"
+    assert partitions_for(lake.config, lake.s3).showing(result.files)
+    assert by_day(lake)["2025-07-25"] == 13 and "2025-07-02" not in by_day(lake)
